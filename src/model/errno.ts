@@ -7,6 +7,7 @@
 export enum Errno {
   EPERM = 1,
   ENOENT = 2,
+  ENXIO = 6,
   EINTR = 4,
   EIO = 5,
   E2BIG = 7,

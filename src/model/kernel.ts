@@ -1,0 +1,28 @@
+/**
+ * Services every part of the model shares: the lock checker, the event log, the clock and the
+ * locking profile. One per Host; passed down instead of globals so tests can build many hosts.
+ */
+import type { Lockdep } from './lock/lockdep.js';
+import type { EventLog } from './events.js';
+
+/**
+ * 'trylock' (default, spec decision 2): the in-use check of an apmask/aqmask write only tries the
+ * vfio_ap locks and fails with EBUSY; assignments take ap_perms_mutex last.
+ * 'mainline': assignments take ap_perms_mutex first and the in-use check blocks.
+ */
+export type LockProfile = 'trylock' | 'mainline';
+
+export interface KernelCtx {
+  readonly lockdep: Lockdep;
+  readonly events: EventLog;
+  readonly clock: () => number;
+  readonly profile: LockProfile;
+}
+
+/**
+ * Run `fn` as one logical kernel task (one syscall): reuses the current lockdep task when there is
+ * one, so a verb that calls another verb stays in the same task and its held locks are seen.
+ */
+export function inTask<T>(k: KernelCtx, name: string, fn: () => Promise<T>): Promise<T> {
+  return k.lockdep.currentTask() ? fn() : k.lockdep.runTask(name, fn);
+}

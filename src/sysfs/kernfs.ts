@@ -1,0 +1,129 @@
+/**
+ * Open-file semantics of sysfs over the node tree: show() on a read at offset 0 (the seq_file
+ * restarts there), later reads served from that text; one store() per write of at most PAGE_SIZE
+ * bytes, given as a C string; EACCES for opens the attribute cannot serve, even for root; ENODEV
+ * once the attribute is gone.
+ * @kernel fs/kernfs/file.c kernfs_fop_open, kernfs_fop_write_iter; fs/sysfs/file.c sysfs_kf_seq_show, sysfs_kf_write
+ */
+import { Errno, KernelError } from '../model/errno.js';
+import type { Kernfs, NodeStat, OpenFile } from './kernfs-api.js';
+import type { DirNode, FileNode, Node } from './node.js';
+import { PAGE_SIZE } from './emit.js';
+
+const O_ACCMODE = 3;
+const O_WRONLY = 1;
+const O_RDWR = 2;
+
+/** FNV-1a over the path, two seeds folded to 52 bits: stable inode numbers with no table to grow. */
+export function inodeOf(path: string): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  return (h1 * 0x100000 + (h2 & 0xfffff)) || 1;
+}
+
+export class SysfsKernfs implements Kernfs {
+  constructor(private readonly root: DirNode) {}
+
+  resolve(path: string): Node | undefined {
+    let node: Node = this.root;
+    for (const seg of path.split('/')) {
+      if (seg === '') continue;
+      if (node.kind !== 'dir') return undefined;
+      const next: Node | undefined = node.child(seg);
+      if (!next) return undefined;
+      node = next;
+    }
+    return node;
+  }
+
+  stat(path: string): NodeStat | undefined {
+    const n = this.resolve(path);
+    if (!n) return undefined;
+    const ino = inodeOf(path === '' ? '/' : path);
+    if (n.kind === 'dir') return { kind: 'dir', mode: 0o755, ino, size: 0, uid: 0, gid: 0 };
+    if (n.kind === 'link') return { kind: 'link', mode: 0o777, ino, size: n.target.length, uid: 0, gid: 0 };
+    return { kind: 'file', mode: n.attr.mode, ino, size: PAGE_SIZE, uid: 0, gid: 0 };
+  }
+
+  readdir(path: string): readonly string[] | undefined {
+    const n = this.resolve(path);
+    return n?.kind === 'dir' ? n.list() : undefined;
+  }
+
+  readlink(path: string): string | undefined {
+    const n = this.resolve(path);
+    return n?.kind === 'link' ? n.target : undefined;
+  }
+
+  private file(path: string): FileNode {
+    const n = this.resolve(path);
+    if (!n) throw new KernelError(Errno.ENOENT, `${path}: no such file`);
+    if (n.kind === 'dir') throw new KernelError(Errno.EISDIR, `${path}: is a directory`);
+    if (n.kind === 'link') throw new KernelError(Errno.EINVAL, `${path}: is a symlink`);
+    return n;
+  }
+
+  open(path: string, flags: number): OpenFile {
+    const f = this.file(path);
+    const acc = flags & O_ACCMODE;
+    const wantsWrite = acc === O_WRONLY || acc === O_RDWR;
+    const wantsRead = acc !== O_WRONLY;
+    // kernfs_fop_open: sysfs refuses these whatever the caller's privileges.
+    if (wantsWrite && (!f.attr.store || !(f.attr.mode & 0o222))) throw new KernelError(Errno.EACCES, `${path}: not writable`);
+    if (wantsRead && (!f.attr.show || !(f.attr.mode & 0o444))) throw new KernelError(Errno.EACCES, `${path}: not readable`);
+    return new SysfsOpenFile(this, path, f);
+  }
+
+  truncate(path: string): void {
+    this.file(path);
+  }
+}
+
+class SysfsOpenFile implements OpenFile {
+  private content: Buffer | undefined;
+
+  constructor(
+    private readonly fs: SysfsKernfs,
+    private readonly path: string,
+    private readonly node: FileNode,
+  ) {}
+
+  /** kernfs_get_active fails once the node is removed (a device gone, an attribute hidden). */
+  private active(): void {
+    const n = this.fs.resolve(this.path);
+    if (!n || n.kind !== 'file' || n.kobj !== this.node.kobj || n.attr.name !== this.node.attr.name) {
+      throw new KernelError(Errno.ENODEV, `${this.path}: gone`);
+    }
+  }
+
+  async read(pos: number, len: number): Promise<Buffer> {
+    if (pos === 0 || !this.content) {
+      this.active();
+      const text = await this.node.attr.show!(this.node.kobj);
+      // sysfs_emit/_at never write past PAGE_SIZE - 1 bytes.
+      this.content = Buffer.from(text.length >= PAGE_SIZE ? text.slice(0, PAGE_SIZE - 1) : text, 'latin1');
+    }
+    return this.content.subarray(pos, pos + len);
+  }
+
+  async write(data: Buffer, _pos: number): Promise<number> {
+    // kernfs_fop_write_iter: at most PAGE_SIZE per write (a short write, not E2BIG); empty writes never reach store.
+    const count = Math.min(data.length, PAGE_SIZE);
+    if (count === 0) return 0;
+    this.active();
+    const bytes = data.subarray(0, count);
+    const nul = bytes.indexOf(0);
+    const buf = (nul >= 0 ? bytes.subarray(0, nul) : bytes).toString('latin1');
+    await this.node.attr.store!(this.node.kobj, buf, count);
+    return count;
+  }
+
+  release(): void {
+    this.content = undefined;
+  }
+}
