@@ -33,7 +33,8 @@ export class EventLog {
   add(kind: EventKind, level: EventLevel, text: string): LogEvent {
     const e: LogEvent = { seq: this.nextSeq++, time: this.clock(), kind, level, text };
     this.ring.push(e);
-    if (this.ring.length > this.capacity) this.ring.splice(0, this.ring.length - this.capacity);
+    // Trim in chunks: dropping one entry per add would shift the whole ring every time.
+    if (this.ring.length > this.capacity + (this.capacity >> 2)) this.ring.splice(0, this.ring.length - this.capacity);
     for (const l of this.listeners) l(e);
     return e;
   }
@@ -51,7 +52,8 @@ export class EventLog {
 
   /** Entries with seq > since, oldest first. */
   entries(since = 0): LogEvent[] {
-    return since === 0 ? [...this.ring] : this.ring.filter((e) => e.seq > since);
+    const all = this.ring.length > this.capacity ? this.ring.slice(-this.capacity) : this.ring;
+    return since === 0 ? [...all] : all.filter((e) => e.seq > since);
   }
 
   /** Kernel lines only, as text (what `dmesg` would show), for tests and `ctl log`. */

@@ -122,6 +122,11 @@ export class Host {
     }
   }
 
+  /** Called by the daemon before it exits; nothing in the model runs on its own yet. */
+  async shutdown(): Promise<void> {
+    this.k.events.add('op', 'info', 'host shutdown');
+  }
+
   /** Simulated QEMU stop: close the mdev's VFIO device. Throws ENODEV when it is not open. */
   async detachGuest(uuid: string): Promise<void> {
     const mdev = this.mdev(uuid);

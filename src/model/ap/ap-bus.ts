@@ -206,19 +206,23 @@ export class ApBus {
   }
 
   /**
-   * The bus probe: the reservation gate, then the driver's probe. Caller holds the device lock.
-   * Throws ENODEV when the gate refuses.
-   * @kernel ap_bus.c ap_device_probe
+   * The reservation gate of the bus probe: a DEFAULT driver only takes reserved queues, vfio_ap only
+   * unreserved ones. Reads the masks under ap_perms_mutex. @kernel ap_bus.c ap_device_probe
    */
-  private async deviceProbe(drv: ApDriver, dev: ApDevice): Promise<void> {
-    if (dev.kind === 'queue') {
-      await this.apPermsMutex.lock({ op: 'probe', fn: 'ap_device_probe' });
-      const reserved = this.ownedByDefDrv(dev.apid, dev.apqi);
-      this.apPermsMutex.unlock();
-      if (drv.isDefault !== reserved) {
-        throw new KernelError(Errno.ENODEV, `${drv.name} may not take ${dev.name}: it is ${reserved ? '' : 'not '}reserved for the default drivers`);
-      }
-    }
+  private async probeGate(drv: ApDriver, dev: ApDevice): Promise<boolean> {
+    if (dev.kind !== 'queue') return true;
+    await this.apPermsMutex.lock({ op: 'probe', fn: 'ap_device_probe' });
+    const reserved = this.ownedByDefDrv(dev.apid, dev.apqi);
+    this.apPermsMutex.unlock();
+    return drv.isDefault === reserved;
+  }
+
+  /**
+   * The bus probe: the gate, then the driver's probe. Caller holds the device lock. Returns false
+   * (the kernel's -ENODEV, "probe rejects match") when the gate refuses.
+   */
+  private async deviceProbe(drv: ApDriver, dev: ApDevice): Promise<boolean> {
+    if (!(await this.probeGate(drv, dev))) return false;
     dev.driver = drv;
     try {
       await drv.probe(dev);
@@ -227,8 +231,9 @@ export class ApBus {
       throw e;
     }
     drv.devices.add(dev);
-    this.bindingsCompleteSent = this.bindingsCompleteSent && dev.kind !== 'queue';
+    if (dev.kind === 'queue') this.bindingsCompleteSent = false;
     this.k.events.uevent('bind', this.devpath(dev), { DRIVER: drv.name });
+    return true;
   }
 
   /**
@@ -251,12 +256,11 @@ export class ApBus {
     for (const drv of this.drivers) {
       if (!this.matches(drv, dev)) continue;
       try {
-        await this.deviceProbe(drv, dev);
-        return;
+        if (await this.deviceProbe(drv, dev)) return;
       } catch (e) {
         if (e instanceof KernelError && (e.errno === Errno.ENODEV || e.errno === Errno.ENXIO)) continue;
-        this.k.events.kernel('warn', `${dev.kind === 'card' ? 'ap' : 'ap'} ${dev.name}: probe with driver ${drv.name} failed with error -${e instanceof KernelError ? e.errno : Errno.EIO}`);
-        return;
+        // really_probe: a driver that matched but failed is logged and the next driver tries.
+        this.k.events.kernel('err', `ap ${dev.name}: probe with driver ${drv.name} failed with error -${e instanceof KernelError ? e.errno : Errno.EIO}`);
       }
     }
   }
@@ -319,7 +323,9 @@ export class ApBus {
       await lock.lock({ op: `write ${drvName}/bind`, fn: 'device_driver_attach' });
       try {
         if (dev.driver) throw new KernelError(Errno.EBUSY, `bind: ${dev.name} is already bound to ${dev.driver.name}`);
-        await this.deviceProbe(drv, dev);
+        if (!(await this.deviceProbe(drv, dev))) {
+          throw new KernelError(Errno.ENODEV, `bind: ${drv.name} may not take ${dev.name}: it is ${this.ownedByDefDrv(dev.kind === 'queue' ? dev.apid : 0, dev.kind === 'queue' ? dev.apqi : 0) ? '' : 'not '}reserved for the default drivers`);
+        }
       } finally {
         lock.unlock();
       }
