@@ -68,6 +68,8 @@ async function scanAdapter(bus: ApBus, apid: number): Promise<void> {
     bus.cards.set(apid, c);
     bus.k.events.uevent('add', bus.devpath(c), { DEV_TYPE: hw.hwtype.toString(16).toUpperCase().padStart(4, '0'), MODALIAS: `ap:t${hw.hwtype.toString(16).toUpperCase().padStart(2, '0')}`, MODE: hw.mode });
     await bus.probeNewDevice(c);
+    // zcrypt's per-card online state as the topology describes it (an admin may have set it offline).
+    if (c.driver) c.zcryptOnline = hw.online;
   } else if (c.config !== hw.configured || c.chkstop !== hw.chkstop) {
     const cfgChanged = c.config !== hw.configured;
     c.config = hw.configured;
