@@ -90,10 +90,16 @@ export function createTree(host: Host): DirNode {
   };
 
   // /bus/ap/drivers/<drv>/: bind, unbind, uevent, one link per bound device.
+  // One kobj per driver for the tree's life: an open file checks it still resolves to the same one.
+  const driverKobjs = new Map<string, DriverKobj>();
   const apDriverDir = (name: string): DirNode | undefined => {
     const drv = bus.driver(name);
     if (!drv) return undefined;
-    const kobj: DriverKobj = { name, bind: (buf) => bus.bindStore(name, buf), unbind: (buf) => bus.unbindStore(name, buf) };
+    let kobj = driverKobjs.get(name);
+    if (!kobj) {
+      kobj = { name, bind: (buf) => bus.bindStore(name, buf), unbind: (buf) => bus.unbindStore(name, buf) };
+      driverKobjs.set(name, kobj);
+    }
     const dir = `/bus/ap/drivers/${name}`;
     return attrDir(kobj, [driverBindAttrs, driverCoreAttrs], {}, {
       list: () => apDeviceNames(host).filter((n) => findApDevice(n)?.driver === drv),
@@ -158,10 +164,11 @@ export function createTree(host: Host): DirNode {
   };
   const plainBusCore = <K>() => busCoreAttrs<K>({ autoprobe: () => true, setAutoprobe: () => undefined, probe: noProbe });
 
+  const matrixDriverKobj: DriverKobj = { name: 'vfio_ap' };
   const matrixBusDir = attrDir({}, [plainBusCore()], {
     devices: () => staticDir({ matrix: () => link('../../../devices/vfio_ap/matrix') }),
     // suppress_bind_attrs: no bind/unbind for the matrix driver.
-    drivers: () => staticDir({ vfio_ap: () => attrDir<DriverKobj>({ name: 'vfio_ap' }, [driverBindAttrs, driverCoreAttrs], { matrix: () => link('../../../../devices/vfio_ap/matrix') }) }),
+    drivers: () => staticDir({ vfio_ap: () => attrDir<DriverKobj>(matrixDriverKobj, [driverBindAttrs, driverCoreAttrs], { matrix: () => link('../../../../devices/vfio_ap/matrix') }) }),
   });
 
   const mdevDriverKobj: DriverKobj = {
