@@ -18,12 +18,15 @@ import { apQueueGroups } from './groups/ap-queue.js';
 import { vfioApMdevGroups } from './groups/vfio-ap-mdev.js';
 import { mdevTypeAttrs } from './groups/mdev-type.js';
 import { matrixAttrs } from './groups/matrix.js';
+import { zcdnAttrs, zcryptClassAttrs } from './groups/zcrypt.js';
 import { driverBindAttrs, driverCoreAttrs, type DriverKobj } from './groups/driver.js';
 import { attrDir, link, relLink, staticDir, type DirNode, type Node } from './node.js';
 import { SysfsKernfs } from './kernfs.js';
 import type { Kernfs } from './kernfs-api.js';
 
 const AP_DEVICES = '/devices/ap';
+/** The dynamic char major zcrypt's nodes would get; any value serves, tools read names. */
+const ZCRYPT_MAJOR = 239;
 const MATRIX = '/devices/vfio_ap/matrix';
 
 const devPath = (d: ApDevice): string => (d.kind === 'card' ? `${AP_DEVICES}/${d.name}` : `${AP_DEVICES}/${d.card.name}/${d.name}`);
@@ -190,6 +193,7 @@ export function createTree(host: Host): DirNode {
     drivers: () => staticDir({ vfio_ap_mdev: () => attrDir(mdevDriverKobj, [driverBindAttrs, driverCoreAttrs], {}, { list: () => activeMdevs().map((m) => m.uuid), child: (n) => (activeMdevs().some((m) => m.uuid === n) ? relLink(`/bus/mdev/drivers/vfio_ap_mdev/${n}`, `${MATRIX}/${n}`) : undefined) }) }),
   });
 
+  const zcdnGroup = zcdnAttrs(host.zcrypt);
   const rootUevent = ueventGroup<object>(() => []);
   const apRootDir = attrDir({}, [rootUevent], {}, {
     list: () => [...bus.cards.keys()].sort((a, b) => a - b).map((id) => bus.cards.get(id)!.name),
@@ -204,7 +208,20 @@ export function createTree(host: Host): DirNode {
   return staticDir({
     bus: () => staticDir({ ap: () => apBusDir, matrix: () => matrixBusDir, mdev: () => mdevBusDir }),
     devices: () => staticDir({ ap: () => apRootDir, vfio_ap: () => vfioApRootDir }),
-    class: () => staticDir({ mdev_bus: () => staticDir({ matrix: () => link('../../devices/vfio_ap/matrix') }) }),
+    class: () =>
+      staticDir({
+        mdev_bus: () => staticDir({ matrix: () => link('../../devices/vfio_ap/matrix') }),
+        // The kernel's nodes are links to devices/virtual/zcrypt/<name>; served as directories here
+        // so that `apsysfs run` need not cover the real /sys/devices/virtual (same files inside).
+        zcrypt: () =>
+          attrDir(host.zcrypt, [zcryptClassAttrs], {}, {
+            list: () => [...host.zcrypt.nodes.keys()],
+            child: (n) => {
+              const d = host.zcrypt.nodes.get(n);
+              return d ? attrDir(d, [zcdnGroup, ueventGroup(() => [`MAJOR=${ZCRYPT_MAJOR}`, `MINOR=${d.minor}`, `DEVNAME=${d.name}`])]) : undefined;
+            },
+          }),
+      }),
   });
 }
 

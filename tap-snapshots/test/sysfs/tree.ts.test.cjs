@@ -422,5 +422,8 @@ exports[`test/sysfs/tree.ts > TAP > the full tree of the default topology (snaps
 /class/
 /class/mdev_bus/
 /class/mdev_bus/matrix -> ../../devices/vfio_ap/matrix
+/class/zcrypt/
+/class/zcrypt/create 0600
+/class/zcrypt/destroy 0600
 
 `
