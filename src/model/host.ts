@@ -18,6 +18,7 @@ import { vfioApDriver } from './vfio_ap/vfio-ap-drv.js';
 import { apConfigStore } from './vfio_ap/assign.js';
 import { closeDevice, openDevice } from './vfio_ap/vfio-device.js';
 import { MdevCore } from './mdev/mdev-core.js';
+import { ZcryptClass } from './zcrypt/zcdn.js';
 import { Kvm } from './kvm/guest.js';
 import { Errno, KernelError } from './errno.js';
 import type { Topology } from './topology.js';
@@ -36,6 +37,8 @@ export class Host {
   readonly bus: ApBus;
   readonly matrixDev: MatrixDev;
   readonly mdevCore: MdevCore;
+  /** /sys/class/zcrypt's additional device nodes. */
+  readonly zcrypt: ZcryptClass;
   /** Simulated guests by name. */
   readonly kvms = new Map<string, Kvm>();
 
@@ -72,6 +75,7 @@ export class Host {
     this.matrixDev = new MatrixDev(this.k, this.bus, topology.apxa);
     this.bus.registerDriver(vfioApDriver(this.matrixDev));
     this.mdevCore = new MdevCore(this.matrixDev);
+    this.zcrypt = new ZcryptClass(this.k, this.bus.apPermsMutex);
   }
 
   static async fromTopology(topology: Topology, opts: HostOptions = {}): Promise<Host> {
