@@ -8,7 +8,7 @@ const ZERO = `0x${'0'.repeat(64)}\n`;
 t.test('create and destroy', async (t) => {
   const host = await hostWith();
   const sys = sysfs(host);
-  t.same(await sys.ls('/class/zcrypt'), ['create', 'destroy']);
+  t.same(sys.ls('/class/zcrypt'), ['create', 'destroy']);
   const cases: [string, string, Errno | 0, string[]][] = [
     ['a name with blanks around it', '  mynode \t\n', OK, ['mynode']],
     ['an empty name gets zcrypt_<minor>', '\n', OK, ['mynode', 'zcrypt_1']],
@@ -18,13 +18,13 @@ t.test('create and destroy', async (t) => {
   ];
   for (const [name, input, errno, nodes] of cases) {
     t.equal(await sys.write('/class/zcrypt/create', input), errno, name);
-    t.same((await sys.ls('/class/zcrypt')).slice(2), nodes, `${name}: nodes`);
+    t.same((sys.ls('/class/zcrypt') ?? []).slice(2), nodes, `${name}: nodes`);
   }
   t.equal(await sys.write('/class/zcrypt/destroy', 'nope\n'), Errno.ENOENT);
   t.equal(await sys.write('/class/zcrypt/destroy', ' zcrypt_1 \n'), OK);
-  t.same((await sys.ls('/class/zcrypt')).slice(2), ['mynode', 'a!b', 'x'.repeat(31)]);
+  t.same((sys.ls('/class/zcrypt') ?? []).slice(2), ['mynode', 'a!b', 'x'.repeat(31)]);
   t.equal(await sys.write('/class/zcrypt/create', '\n'), OK, 'the freed minor is reused');
-  t.ok((await sys.ls('/class/zcrypt')).includes('zcrypt_1'));
+  t.ok((sys.ls('/class/zcrypt') ?? []).includes('zcrypt_1'));
   t.equal(await sys.read('/class/zcrypt/create'), Errno.EACCES, 'no show: a read open is refused');
 });
 
