@@ -1,0 +1,182 @@
+/**
+ * `apsysfs mount [DIR] [--topology FILE] [--kernel trylock|mainline] [--daemon] [--op-timeout S]`
+ *
+ * In the foreground: build the kernfs, mount it, tell a parent that asked (IPC message
+ * `{ type: 'ready' }`) once the mount answers, serve until SIGINT/SIGTERM/SIGHUP, unmount, shut the
+ * host down. With --daemon: start that same foreground command detached, with its output in a log
+ * file, and return once it is ready.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { isKernelError } from '../model/errno.js';
+import type { Kernfs } from '../sysfs/kernfs-api.js';
+import { DEFAULT_OP_TIMEOUT_S, mount } from '../fuse/mount.js';
+import { canonicalPath } from '../fuse/mountpoint.js';
+import { log } from '../log.js';
+import { parsing } from './args.js';
+import { CliError, UsageError } from './cli-error.js';
+import { logFile, removeRecord, runtimeDir, writeRecord } from './daemon-record.js';
+
+export const KERNELS = ['trylock', 'mainline'] as const;
+
+export interface BuiltKernfs {
+  readonly kernfs: Kernfs;
+  readonly host: { shutdown(): Promise<void> };
+}
+
+export interface MountDeps {
+  buildKernfs(opts: { topologyFile?: string; kernel?: string }): Promise<BuiltKernfs>;
+  /** The argv (after node's) that runs this command again, for --daemon: [script, 'mount']. */
+  readonly self: readonly string[];
+}
+
+interface MountArgs {
+  readonly dir: string;
+  readonly topologyFile?: string;
+  readonly kernel?: string;
+  readonly daemon: boolean;
+  readonly opTimeoutS: number;
+}
+
+/** How long `--daemon` waits for the daemon to be ready. */
+const DAEMON_READY_TIMEOUT_MS = 60_000;
+
+export async function mountCommand(args: string[], deps: MountDeps): Promise<number> {
+  const opts = parseMountArgs(args);
+  return opts.daemon ? startDaemon(opts, deps) : serve(opts, deps);
+}
+
+function parseMountArgs(args: string[]): MountArgs {
+  const { values, positionals } = parsing('mount', () =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        topology: { type: 'string' },
+        kernel: { type: 'string' },
+        daemon: { type: 'boolean', default: false },
+        'op-timeout': { type: 'string' },
+      },
+    }),
+  );
+  if (positionals.length > 1) throw new UsageError('mount', `one DIR expected, got ${positionals.length}`);
+  const { topology, kernel } = values;
+  if (kernel !== undefined && !(KERNELS as readonly string[]).includes(kernel)) {
+    throw new UsageError('mount', `--kernel: expected ${KERNELS.join(' or ')}, got '${kernel}'`);
+  }
+  const opTimeoutS = values['op-timeout'] === undefined ? DEFAULT_OP_TIMEOUT_S : Number(values['op-timeout']);
+  if (!Number.isFinite(opTimeoutS) || opTimeoutS < 0 || values['op-timeout'] === '') {
+    throw new UsageError('mount', `--op-timeout: expected seconds (0 = no limit), got '${values['op-timeout']}'`);
+  }
+  // The default is the checkout's mount/ folder; it is not created, so that running from the
+  // wrong directory does not leave a stray ./mount behind. An explicit DIR is created if missing.
+  const given = positionals[0];
+  if (given === undefined && !existsSync('mount')) {
+    throw new CliError('mount', `no DIR given and no ./mount here (run from a checkout or name a DIR)`);
+  }
+  return {
+    dir: canonicalPath(given ?? 'mount'),
+    topologyFile: topology === undefined ? undefined : path.resolve(topology),
+    kernel,
+    daemon: values.daemon ?? false,
+    opTimeoutS,
+  };
+}
+
+async function serve(opts: MountArgs, deps: MountDeps): Promise<number> {
+  const stop = nextSignal(['SIGINT', 'SIGTERM', 'SIGHUP']);
+  const built = await build(opts, deps);
+  let handle;
+  try {
+    handle = await mount(opts.dir, built.kernfs, { opTimeoutMs: opts.opTimeoutS * 1000 });
+  } catch (e) {
+    await built.host.shutdown();
+    throw new CliError('mount', `${opts.dir}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  writeRecord(handle.dir);
+  if (process.send) {
+    process.send({ type: 'ready', dir: handle.dir, pid: process.pid });
+    process.disconnect();
+  }
+  const signal = await stop;
+  log.cli('%s: unmounting %s', signal, handle.dir);
+  try {
+    await handle.unmount();
+  } finally {
+    removeRecord(handle.dir, process.pid);
+    await built.host.shutdown();
+  }
+  return 0;
+}
+
+async function build(opts: MountArgs, deps: MountDeps): Promise<BuiltKernfs> {
+  try {
+    return await deps.buildKernfs({ topologyFile: opts.topologyFile, kernel: opts.kernel });
+  } catch (e) {
+    const what = opts.topologyFile ?? 'default topology';
+    if (isKernelError(e)) throw new CliError('mount', `${what}: ${e.why}`);
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT') throw new CliError('mount', `${what}: no such file`);
+    if (code === 'EACCES') throw new CliError('mount', `${what}: permission denied`);
+    if (e instanceof SyntaxError) throw new CliError('mount', `${what}: not valid JSON: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * The first of `signals`. From then on they are left to their default action, so a second one
+ * ends a shutdown that hangs (auto_unmount still removes the mount).
+ */
+function nextSignal(signals: readonly NodeJS.Signals[]): Promise<NodeJS.Signals> {
+  return new Promise(resolve => {
+    const on = (signal: NodeJS.Signals): void => {
+      for (const s of signals) process.off(s, on);
+      resolve(signal);
+    };
+    for (const s of signals) process.on(s, on);
+  });
+}
+
+/** Run the foreground command detached, output to its log file, and wait until it is ready. */
+async function startDaemon(opts: MountArgs, deps: MountDeps): Promise<number> {
+  const argv = [
+    ...deps.self,
+    opts.dir,
+    ...(opts.topologyFile !== undefined ? ['--topology', opts.topologyFile] : []),
+    ...(opts.kernel !== undefined ? ['--kernel', opts.kernel] : []),
+    '--op-timeout',
+    String(opts.opTimeoutS),
+  ];
+  mkdirSync(runtimeDir(), { recursive: true, mode: 0o700 });
+  const logPath = logFile(opts.dir);
+  const out = openSync(logPath, 'w');
+  const child = spawn(process.execPath, [...process.execArgv, ...argv], {
+    detached: true, // its own session: the terminal's SIGINT/SIGHUP do not reach it
+    stdio: ['ignore', out, out, 'ipc'],
+  });
+  closeSync(out);
+  const outcome = await new Promise<{ ready: true } | { ready: false; code: number; why: string }>(resolve => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve({ ready: false, code: 1, why: `not ready after ${DAEMON_READY_TIMEOUT_MS / 1000} s` });
+    }, DAEMON_READY_TIMEOUT_MS);
+    const done = (o: Parameters<typeof resolve>[0]) => (clearTimeout(timer), resolve(o));
+    child.once('message', () => done({ ready: true }));
+    child.once('exit', (code, signal) => done({ ready: false, code: code || 1, why: `exited (${signal ?? code})` }));
+    child.once('error', e => done({ ready: false, code: 1, why: e.message }));
+  });
+  if (!outcome.ready) {
+    // The daemon's own `apsysfs: mount: ...` lines say why: pass them on.
+    const output = readFileSync(logPath, 'utf8').trim();
+    if (!output) throw new CliError('mount', `${opts.dir}: the daemon ${outcome.why}; its log: ${logPath}`);
+    process.stderr.write(`${output}\n`);
+    rmSync(logPath, { force: true });
+    return outcome.code;
+  }
+  if (child.connected) child.disconnect();
+  child.unref();
+  process.stdout.write(`apsysfs: serving ${opts.dir} (pid ${child.pid}, log ${logPath})\n`);
+  return 0;
+}
