@@ -46,7 +46,8 @@ export class SysfsKernfs implements Kernfs {
     if (!n) return undefined;
     const ino = inodeOf(path === '' ? '/' : path);
     if (n.kind === 'dir') return { kind: 'dir', mode: 0o755, ino, size: 0, uid: 0, gid: 0 };
-    if (n.kind === 'link') return { kind: 'link', mode: 0o777, ino, size: n.target.length, uid: 0, gid: 0 };
+    // kernfs symlinks have i_size 0 (measured: stat -c %s on /sys links).
+    if (n.kind === 'link') return { kind: 'link', mode: 0o777, ino, size: 0, uid: 0, gid: 0 };
     return { kind: 'file', mode: n.attr.mode, ino, size: PAGE_SIZE, uid: 0, gid: 0 };
   }
 
