@@ -6,6 +6,7 @@ import { Host } from '../model/host.js';
 import { defaultTopology } from '../model/default-topology.js';
 import { parseTopology } from '../model/topology.js';
 import { createSysfs } from '../sysfs/tree.js';
+import { startControlServer } from '../control/server.js';
 import type { BuiltKernfs } from './mount.js';
 
 /**
@@ -19,5 +20,5 @@ export async function buildKernfs(opts: { topologyFile?: string; kernel?: string
   // cli/mount.ts has checked the name against KERNELS.
   const kernel = opts.kernel as 'trylock' | 'mainline' | undefined;
   const host = await Host.fromTopology(topology, kernel ? { kernel } : {});
-  return { kernfs: createSysfs(host), host };
+  return { kernfs: createSysfs(host), host, startControl: (mountDir) => startControlServer(host, { mountDir }) };
 }

@@ -58,6 +58,11 @@ options:
     summary: 'run CMD with the tree over /sys, in a private mount namespace',
     run: async args => (await import('./run.js')).runMain(args),
   },
+  ctl: {
+    synopsis: 'ctl [--mount DIR] COMMAND ...',
+    summary: 'talk to a running daemon: guests, host changes, events',
+    run: async args => (await import('./ctl.js')).ctlMain(args),
+  },
   help: {
     synopsis: 'help [COMMAND]',
     summary: "show this help, or a command's",

@@ -24,6 +24,8 @@ export const KERNELS = ['trylock', 'mainline'] as const;
 export interface BuiltKernfs {
   readonly kernfs: Kernfs;
   readonly host: { shutdown(): Promise<void> };
+  /** The control channel for this mount (absent for the FUSE tests' fake tree). */
+  startControl?(mountDir: string): Promise<{ close(): Promise<void> }>;
 }
 
 export interface MountDeps {
@@ -95,6 +97,15 @@ async function serve(opts: MountArgs, deps: MountDeps): Promise<number> {
     await built.host.shutdown();
     throw new CliError('mount', `${opts.dir}: ${e instanceof Error ? e.message : String(e)}`);
   }
+  // The socket listens before "ready", so `ctl` and start() find it as soon as the mount is usable.
+  let control: { close(): Promise<void> } | undefined;
+  try {
+    control = built.startControl ? await built.startControl(handle.dir) : undefined;
+  } catch (e) {
+    await handle.unmount();
+    await built.host.shutdown();
+    throw new CliError('mount', `${opts.dir}: control channel: ${e instanceof Error ? e.message : String(e)}`);
+  }
   writeRecord(handle.dir);
   if (process.send) {
     process.send({ type: 'ready', dir: handle.dir, pid: process.pid });
@@ -103,6 +114,7 @@ async function serve(opts: MountArgs, deps: MountDeps): Promise<number> {
   const signal = await stop;
   log.cli('%s: unmounting %s', signal, handle.dir);
   try {
+    await control?.close();
     await handle.unmount();
   } finally {
     removeRecord(handle.dir, process.pid);

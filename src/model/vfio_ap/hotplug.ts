@@ -91,24 +91,27 @@ export async function resetQueuesForApids(md: MatrixDev, mdev: MatrixMdev, apm: 
 }
 
 /**
- * Unplug adapters: unlink their queues, collect those that were in the guest's view for a reset,
- * drop them from the shadow, update the guest, reset, then let the queues forget the mdev.
- * @kernel vfio_ap_mdev_hot_unplug_adapters (+ vfio_ap_mdev_unlink_adapter)
+ * Unplug adapters or domains: unlink their queues, collect those that were in the guest's view for
+ * a reset, drop them from the shadow, update the guest, reset, then let the queues forget the mdev.
+ * The kernel writes this twice, once per dimension; one body serves both here.
+ * @kernel vfio_ap_mdev_hot_unplug_adapters / _domains (+ vfio_ap_mdev_unlink_adapter / _domain)
  */
-export async function hotUnplugAdapters(md: MatrixDev, mdev: MatrixMdev, apids: ApMask): Promise<void> {
+async function hotUnplug(md: MatrixDev, mdev: MatrixMdev, dim: 'apm' | 'aqm', ids: ApMask): Promise<void> {
   const qlist: VfioApQueue[] = [];
   let apcbUpdate = false;
   const s = mdev.shadowApcb;
-  for (const apid of apids.ids()) {
-    for (const apqi of mdev.matrix.aqm.ids()) {
+  const other = dim === 'apm' ? mdev.matrix.aqm : mdev.matrix.apm;
+  for (const id of ids.ids()) {
+    for (const o of other.ids()) {
+      const [apid, apqi] = dim === 'apm' ? [id, o] : [o, id];
       const q = mdev.qtable.get(mkqid(apid, apqi));
       if (!q) continue;
       mdev.qtable.delete(q.apqn);
       if (s.apm.test(apid) && s.aqm.test(apqi)) qlist.push(q);
       else q.matrixMdev = undefined;
     }
-    if (s.apm.test(apid)) {
-      s.apm.clear(apid);
+    if (s[dim].test(id)) {
+      s[dim].clear(id);
       apcbUpdate = true;
     }
   }
@@ -118,25 +121,8 @@ export async function hotUnplugAdapters(md: MatrixDev, mdev: MatrixMdev, apids: 
   for (const q of qlist) q.matrixMdev = undefined;
 }
 
-/** @kernel vfio_ap_mdev_hot_unplug_domains (+ vfio_ap_mdev_unlink_domain) */
-export async function hotUnplugDomains(md: MatrixDev, mdev: MatrixMdev, apqis: ApMask): Promise<void> {
-  const qlist: VfioApQueue[] = [];
-  let apcbUpdate = false;
-  const s = mdev.shadowApcb;
-  for (const apqi of apqis.ids()) {
-    for (const apid of mdev.matrix.apm.ids()) {
-      const q = mdev.qtable.get(mkqid(apid, apqi));
-      if (!q) continue;
-      mdev.qtable.delete(q.apqn);
-      if (s.apm.test(apid) && s.aqm.test(apqi)) qlist.push(q);
-      else q.matrixMdev = undefined;
-    }
-    if (s.aqm.test(apqi)) {
-      s.aqm.clear(apqi);
-      apcbUpdate = true;
-    }
-  }
-  if (apcbUpdate) updateGuestApcb(md, mdev);
-  await resetQlist(md, qlist);
-  for (const q of qlist) q.matrixMdev = undefined;
-}
+/** @kernel vfio_ap_mdev_hot_unplug_adapters */
+export const hotUnplugAdapters = (md: MatrixDev, mdev: MatrixMdev, apids: ApMask): Promise<void> => hotUnplug(md, mdev, 'apm', apids);
+
+/** @kernel vfio_ap_mdev_hot_unplug_domains */
+export const hotUnplugDomains = (md: MatrixDev, mdev: MatrixMdev, apqis: ApMask): Promise<void> => hotUnplug(md, mdev, 'aqm', apqis);
