@@ -16,7 +16,8 @@ import { MatrixDev } from './vfio_ap/matrix-dev.js';
 import type { MatrixMdev } from './vfio_ap/matrix-mdev.js';
 import { vfioApDriver } from './vfio_ap/vfio-ap-drv.js';
 import { apConfigStore } from './vfio_ap/assign.js';
-import { closeDevice, openDevice } from './vfio_ap/vfio-device.js';
+import { qemuAttach, qemuDetach } from './vfio/qemu.js';
+import { selectScenario } from './scenarios/flaw.js';
 import { MdevCore } from './mdev/mdev-core.js';
 import { ZcryptClass } from './zcrypt/zcdn.js';
 import { Kvm } from './kvm/guest.js';
@@ -29,6 +30,13 @@ export interface HostOptions {
   readonly kernel?: LockProfile;
   /** Milliseconds; injected so the model has no real clock. Default: a counter that never goes back. */
   readonly clock?: () => number;
+  /**
+   * A historic flawed lock ordering (docs/deadlocks.md) switched on for every operation; see
+   * `apsysfs ctl scenario list`. Throws EINVAL for an unknown name or a profile it cannot sit on.
+   */
+  readonly scenario?: string;
+  /** Awaited where a flawed path would sleep, so that concurrent clients meet there. Default: no wait. */
+  readonly scenarioWindow?: () => Promise<void>;
 }
 
 export class Host {
@@ -46,13 +54,16 @@ export class Host {
     let t = 0;
     const clock = opts.clock ?? (() => t++);
     const events = new EventLog(clock);
+    const scenario = opts.scenario === undefined ? undefined : selectScenario(opts.scenario, opts.kernel, opts.scenarioWindow);
     const lockdep = new Lockdep({
       onReport: (r: LockdepReport) => {
         events.add('lockdep', 'err', r.text);
         log.lock('%s', r.text);
       },
+      // A scenario's reports should show the kernel's own chain (docs/deadlocks.md).
+      recordFrom: scenario ? 'previous-lock' : 'every-held-lock',
     });
-    this.k = { lockdep, events, clock, profile: opts.kernel ?? 'trylock' };
+    this.k = { lockdep, events, clock, profile: scenario?.profile ?? opts.kernel ?? 'trylock', scenario: scenario?.selection };
     this.hw = new Hardware(topology.adapters, topology.usageDomains, topology.controlDomains, topology.qci);
     this.bus = new ApBus(this.k, this.hw, {
       apxa: topology.apxa,
@@ -115,11 +126,14 @@ export class Host {
     return kvm;
   }
 
-  /** Simulated QEMU start: open the mdev's VFIO device for guest `guestName`. Throws ENODEV, EPERM, EBUSY. */
+  /**
+   * Simulated QEMU start: open the mdev's VFIO group, add it to the guest's kvm-vfio device, open
+   * the device (vfio/qemu.ts). Throws ENODEV, EPERM, EBUSY (EDEADLK under a flawed scenario).
+   */
   async attachGuest(uuid: string, guestName: string, opts: { reqTrigger?: boolean; cfgChgTrigger?: boolean } = {}): Promise<void> {
     const mdev = this.mdev(uuid);
     if (!mdev) throw new KernelError(Errno.ENODEV, `no mdev ${uuid}`);
-    await openDevice(this.matrixDev, mdev, this.guest(guestName));
+    await qemuAttach(this.matrixDev, mdev, this.guest(guestName));
     if (mdev.kvm) {
       mdev.reqTrigger = opts.reqTrigger ?? true;
       mdev.cfgChgTrigger = opts.cfgChgTrigger ?? true;
@@ -131,10 +145,13 @@ export class Host {
     this.k.events.add('op', 'info', 'host shutdown');
   }
 
-  /** Simulated QEMU stop: close the mdev's VFIO device. Throws ENODEV when it is not open. */
+  /**
+   * Simulated QEMU stop: close the mdev's VFIO device, release the kvm-vfio device under kvm->lock
+   * (vfio/qemu.ts). Throws ENODEV when it is not open (EDEADLK under a flawed scenario).
+   */
   async detachGuest(uuid: string): Promise<void> {
     const mdev = this.mdev(uuid);
     if (!mdev) throw new KernelError(Errno.ENODEV, `no mdev ${uuid}`);
-    await closeDevice(this.matrixDev, mdev);
+    await qemuDetach(this.matrixDev, mdev);
   }
 }

@@ -12,11 +12,23 @@ import type { EventLog } from './events.js';
  */
 export type LockProfile = 'trylock' | 'mainline';
 
+/**
+ * A historic flawed lock ordering switched on for every operation (docs/deadlocks.md); undefined
+ * in the shipped design. Only src/model/scenarios/flaw.ts reads it.
+ */
+export interface ScenarioSelection {
+  /** The scenario's name, e.g. 'kvm-vfio-release'. */
+  readonly name: string;
+  /** Where the flawed code would sleep: lets concurrent clients interleave there. */
+  readonly window: () => Promise<void>;
+}
+
 export interface KernelCtx {
   readonly lockdep: Lockdep;
   readonly events: EventLog;
   readonly clock: () => number;
   readonly profile: LockProfile;
+  readonly scenario?: ScenarioSelection | undefined;
 }
 
 /**

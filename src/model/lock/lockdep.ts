@@ -165,8 +165,18 @@ export class Lockdep {
   private seq = 0;
   private dropped = 0;
 
-  constructor(opts?: { onReport?: (r: LockdepReport) => void }) {
+  private readonly recordFrom: 'every-held-lock' | 'previous-lock';
+
+  /**
+   * @param opts.recordFrom 'every-held-lock' (default): a blocking acquisition records H → L for
+   *   every class H the task holds, so a report's chain takes the shortest way. 'previous-lock':
+   *   only what the kernel records (check_prevs_add: from the most recent held lock, and from the
+   *   trylocks above it), so the "existing dependency chain" is the one the kernel would print,
+   *   and one acquisition yields at most one 'circular' report. The cycles found are the same.
+   */
+  constructor(opts?: { onReport?: (r: LockdepReport) => void; recordFrom?: 'every-held-lock' | 'previous-lock' }) {
     this.onReport = opts?.onReport;
+    this.recordFrom = opts?.recordFrom ?? 'every-held-lock';
   }
 
   /**
@@ -289,12 +299,38 @@ export class Lockdep {
     else next.usedWrite = true;
     if (how.trylock || task.held.length === 0) return;
     const stamp = ++this.seq;
+    if (this.recordFrom === 'previous-lock') {
+      this.checkPrevsAdd(task, lock, site, how.read, stamp);
+      return;
+    }
     for (const prev of task.held) {
       const from = prev.lock.lockClass;
       if (from.stamp === stamp) continue;
       from.stamp = stamp;
       if (from === next) this.recursive(task, prev, lock, site, how.read);
       else this.addDependency(task, prev, lock, site, how.read);
+    }
+  }
+
+  /**
+   * check_deadlock over every held lock, then check_prevs_add: walk down from the most recent held
+   * lock, stop after the first that is not a trylock; the first inversion found ends the walk.
+   */
+  private checkPrevsAdd(task: LockTask, lock: TrackedLock, site: LockSite, read: boolean, stamp: number): void {
+    const next = lock.lockClass;
+    const same = task.held.find((h) => h.lock.lockClass === next);
+    if (same) {
+      this.recursive(task, same, lock, site, read);
+      return;
+    }
+    for (let i = task.held.length - 1; i >= 0; i--) {
+      const prev = task.held[i]!;
+      const from = prev.lock.lockClass;
+      if (from.stamp !== stamp) {
+        from.stamp = stamp;
+        if (this.addDependency(task, prev, lock, site, read)) return;
+      }
+      if (!prev.trylock) return;
     }
   }
 
@@ -351,14 +387,17 @@ export class Lockdep {
     throw cause === undefined ? new Error(msg) : new Error(msg, { cause });
   }
 
-  /** check_prev_add, minus irq states: the O(1) path is an existing dependency. */
-  private addDependency(task: LockTask, prev: HeldLock, lock: TrackedLock, site: LockSite, read: boolean): void {
+  /**
+   * check_prev_add, minus irq states: the O(1) path is an existing dependency. Returns true when
+   * the dependency closed a cycle (and was reported).
+   */
+  private addDependency(task: LockTask, prev: HeldLock, lock: TrackedLock, site: LockSite, read: boolean): boolean {
     const from = prev.lock.lockClass;
     const to = lock.lockClass;
     const known = from.after.get(to);
     if (known) {
       known.count++;
-      return;
+      return false;
     }
     const path = shortestPath(to, from);
     const heldAtFirst = task.held.map((h) => h.lock.lockClass.name);
@@ -366,7 +405,7 @@ export class Lockdep {
     from.after.set(to, { from, to, first: site, task: String(task), heldAtFirst, inverted, count: 1 });
     if (!path) {
       log.lock('new dependency %s -> %s at %s [%s]', from.name, to.name, site.fn, site.op);
-      return;
+      return false;
     }
     const taking = view(lock, site, read);
     const chain: ChainEntryView[] = [{ name: to.name, usage: to.usage(), site }];
@@ -379,6 +418,7 @@ export class Lockdep {
       text: circularText({ task: taskView(task), taking, held: view(prev.lock, prev.site, prev.read), chain }),
       task: String(task),
     });
+    return true;
   }
 
   /** check_deadlock: the same class again (this instance or another one). */

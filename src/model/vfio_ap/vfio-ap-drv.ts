@@ -14,10 +14,11 @@ import { mkqid } from '../ap/apqn.js';
 import { CEX4_TO_CEX8 } from '../zcrypt/cex4.js';
 import type { MatrixDev } from './matrix-dev.js';
 import type { MatrixMdev } from './matrix-mdev.js';
-import { getUpdateLocksByApqn, getUpdateLocksForMdev, releaseUpdateLocks } from './update-locks.js';
+import { getUpdateLocksByApqn, getUpdateLocksForMdev, lockKvmAndMdevs, releaseUpdateLocks } from './update-locks.js';
 import { filterCdoms, filterMatrix } from './filter.js';
 import { linkQueue, resetQueue, resetQueuesForApids, unlinkQueue, updateGuestApcb } from './hotplug.js';
 import { verifyNoSharing } from './assign.js';
+import { flawWindow, flawed } from '../scenarios/flaw.js';
 
 export const VFIO_AP_DRV_NAME = 'vfio_ap';
 
@@ -107,9 +108,18 @@ async function removeQueue(md: MatrixDev, aq: ApQueue): Promise<void> {
  */
 async function resourceInUse(md: MatrixDev, apm: ApMask, aqm: ApMask): Promise<boolean> {
   const site = { op: 'in_use', fn: 'vfio_ap_mdev_resource_in_use' };
-  if (md.k.profile === 'mainline') {
+  // Flawed 'apmask-assign' (spec §16 item 1, Halil Pasic's review of the 2021 dynamic-configuration
+  // series): the trylock profile's assign order, but this check blocks; ap_perms_mutex is held here.
+  const blockingFlaw = flawed(md.k, 'apmask-assign');
+  if (md.k.profile === 'mainline' || blockingFlaw) {
+    if (blockingFlaw) await flawWindow(md.k, 'apmask-assign');
     await md.guestsLock.lock(site);
-    await md.mdevsLock.lock(site);
+    try {
+      await md.mdevsLock.lock(site);
+    } catch (e) {
+      md.guestsLock.unlock(); // EDEADLK, under a flawed scenario only
+      throw e;
+    }
   } else {
     if (!md.guestsLock.trylock(site)) throw new KernelError(Errno.EBUSY, 'in_use: matrix_dev->guests_lock is contended');
     if (!md.mdevsLock.trylock(site)) {
@@ -221,8 +231,7 @@ async function onScanComplete(md: MatrixDev): Promise<void> {
 /** kvm->lock (only when a guest is attached: the v6.17 NULL dereference is not reproduced) then mdevs_lock; guests_lock is already held. */
 async function withMdevLocks(md: MatrixDev, mdev: MatrixMdev, site: { op: string; fn: string }, fn: () => Promise<void>): Promise<void> {
   const kvm = mdev.kvm;
-  if (kvm) await kvm.lock.lock(site);
-  await md.mdevsLock.lock(site);
+  await lockKvmAndMdevs(md, kvm, site);
   try {
     await fn();
   } finally {

@@ -11,6 +11,8 @@ import type { MatrixDev } from './matrix-dev.js';
 import type { MatrixMdev } from './matrix-mdev.js';
 import { getUpdateLocksForKvm, releaseUpdateLocks } from './update-locks.js';
 import { resetQlist, updateGuestApcb } from './hotplug.js';
+import { flawWindow, flawed } from '../scenarios/flaw.js';
+import type { LockSite } from '../lock/lockdep.js';
 
 /** Waiters for an mdev's device to be closed (vfio_unregister_group_dev's wait). */
 const closeWaiters = new WeakMap<MatrixMdev, Array<() => void>>();
@@ -28,11 +30,11 @@ export function openDevice(md: MatrixDev, mdev: MatrixMdev, kvm: Kvm | undefined
     if (mdev.state !== 'active') throw new KernelError(Errno.ENODEV, `open: ${mdev.uuid} is being removed`);
     if (mdev.kvm) throw new KernelError(Errno.EBUSY, `open: ${mdev.uuid} is already open by ${mdev.kvm.name}`);
     if (!kvm.crycbd) return;
-    await kvm.pqapHookRwsem.downWrite(site);
-    kvm.pqapHook = mdev;
-    kvm.pqapHookRwsem.upWrite();
+    const hookFlaw = flawed(md.k, 'pqap-hook');
+    if (!hookFlaw) await setPqapHook(kvm, mdev, site);
     const held = await getUpdateLocksForKvm(md, kvm, site);
     try {
+      if (hookFlaw) await setPqapHookFlawed(md, kvm, mdev, site);
       const other = md.mdevList.find((m) => m !== mdev && m.kvm === kvm);
       if (other) throw new KernelError(Errno.EPERM, `open: guest ${kvm.name} already uses mdev ${other.uuid}`);
       kvm.refs++;
@@ -54,11 +56,11 @@ export function closeDevice(md: MatrixDev, mdev: MatrixMdev): Promise<void> {
   return inTask(md.k, site.op, async () => {
     const kvm = mdev.kvm;
     if (!kvm) throw new KernelError(Errno.ENODEV, `close: ${mdev.uuid} is not open`);
-    await kvm.pqapHookRwsem.downWrite(site);
-    kvm.pqapHook = undefined;
-    kvm.pqapHookRwsem.upWrite();
+    const hookFlaw = flawed(md.k, 'pqap-hook');
+    if (!hookFlaw) await setPqapHook(kvm, undefined, site);
     const held = await getUpdateLocksForKvm(md, kvm, site);
     try {
+      if (hookFlaw) await setPqapHookFlawed(md, kvm, undefined, site);
       kvm.clearMasks();
       await resetQlist(md, [...mdev.qtable.values()]);
       kvm.refs--;
@@ -72,6 +74,23 @@ export function closeDevice(md: MatrixDev, mdev: MatrixMdev): Promise<void> {
     closeWaiters.delete(mdev);
     for (const w of waiters) w();
   });
+}
+
+/** Set or clear the PQAP hook under pqap_hook_rwsem taken for write. */
+async function setPqapHook(kvm: Kvm, hook: MatrixMdev | undefined, site: LockSite): Promise<void> {
+  await kvm.pqapHookRwsem.downWrite(site);
+  kvm.pqapHook = hook;
+  kvm.pqapHookRwsem.upWrite();
+}
+
+/**
+ * Flawed 'pqap-hook' (spec §16 item 3): the rwsem taken for write with guests_lock, kvm->lock and
+ * mdevs_lock held, while a vCPU in the PQAP handler holds it for read and waits for mdevs_lock.
+ * Shipped since 1e753732bda6/86956e70761b (v5.15): taken and released before the other locks.
+ */
+async function setPqapHookFlawed(md: MatrixDev, kvm: Kvm, hook: MatrixMdev | undefined, site: LockSite): Promise<void> {
+  await flawWindow(md.k, 'pqap-hook');
+  await setPqapHook(kvm, hook, site);
 }
 
 /**
