@@ -3,12 +3,14 @@
  * socket (control/). Guests attach and detach, the SE/HMC changes the host configuration, and the
  * event log, the lock checker and a picture of the matrix can be looked at.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EventKind } from '../model/events.js';
 import { ControlClient, ControlError, NoDaemonError } from '../control/client.js';
 import { EVENT_KINDS, HOST_RESOURCES, type HostAction, type HostResource } from '../control/protocol.js';
 import { renderEvent, renderGuest, renderGuestList, renderHostChange, renderLocks, renderShow, renderStatus } from '../control/render.js';
+import { renderPqap, renderPv, renderScenarioRun } from '../control/render.js';
 import { parsing } from './args.js';
 import { CliError, UsageError } from './cli-error.js';
 
@@ -27,6 +29,9 @@ commands:
   guest detach UUID                    stop it (QEMU closing the device): APCB cleared, queues reset
   guest show UUID                      the guest's APCB (adapters, domains, control domains)
   guest list                           every guest and the mdev it has open
+  guest pqap GUEST APQN [--vcpu N]     a vCPU of GUEST (0 or 1, default 0) intercepts PQAP(AQIC)
+                                       for APQN (05.0004) and vfio_ap's handler answers
+  guest pv GUEST                       KVM_S390_PV_COMMAND: kvm->lock, then every vCPU's mutex
   host adapter add ID [--type TYPE]    the SE/HMC adds an adapter to the host configuration and
                                        the kernel rescans; TYPE is CEX4..CEX8 + C, A or P (default:
                                        the card that was there, else CEX8C)
@@ -38,6 +43,15 @@ commands:
                                        K is kernel, uevent, op or lockdep
   locks [--check]                      the lock-order checker's state and reports; --check exits 1
                                        if there is a report
+  scenario list                        the driver's historic deadlocks apsysfs replays, explained
+                                       (mount with --scenario NAME to switch one on for the tree)
+  scenario run NAME [--design flawed|fixed] [--kernel trylock|mainline]
+                                       run NAME's clients together on a scratch host (not this
+                                       tree): what each got back and lockdep's reports; default
+                                       the flawed design
+  save FILE                            write the whole state (host configuration, masks, bindings,
+                                       mdevs, guests) as a topology file: 'apsysfs mount --topology
+                                       FILE' shows the same tree; FILE - writes to stdout
 
 IDs are decimal or 0x hex (0x0b); IDS is a list of IDs and ranges (0x04-0x07,0x0b).
 
@@ -60,6 +74,9 @@ const options = {
   summary: { type: 'boolean', default: false },
   adapters: { type: 'string' },
   domains: { type: 'string' },
+  vcpu: { type: 'string' },
+  design: { type: 'string' },
+  kernel: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parse>['values'];
@@ -78,6 +95,11 @@ const commandOptions: Record<string, readonly (keyof typeof options)[]> = {
   'host remove': [],
   log: ['follow', 'since', 'kind'],
   locks: ['check'],
+  'guest pqap': ['vcpu'],
+  'guest pv': [],
+  'scenario list': [],
+  'scenario run': ['design', 'kernel'],
+  save: [],
 };
 
 /** Where the output goes; tests pass their own. */
@@ -157,13 +179,20 @@ function commandName(cmd: string, rest: string[]): string {
     case 'locks':
       arity(0, '');
       return cmd;
+    case 'save':
+      arity(1, 'one FILE (- for stdout)');
+      return cmd;
     case 'guest': {
       const [verb, ...more] = rest;
       if (verb === 'list') {
         if (more.length) throw new UsageError('ctl guest list', `no argument expected, got '${more.join(' ')}'`);
         return 'guest list';
       }
-      if (verb !== 'attach' && verb !== 'detach' && verb !== 'show') throw new UsageError('ctl guest', `expected attach, detach, show or list, got '${verb ?? ''}'`);
+      if (verb === 'pqap' || verb === 'pv') {
+        if (more.length !== (verb === 'pqap' ? 2 : 1)) throw new UsageError(`ctl guest ${verb}`, verb === 'pqap' ? 'GUEST and APQN expected' : 'one GUEST expected');
+        return `guest ${verb}`;
+      }
+      if (verb !== 'attach' && verb !== 'detach' && verb !== 'show') throw new UsageError('ctl guest', `expected attach, detach, show, list, pqap or pv, got '${verb ?? ''}'`);
       if (more.length !== 1) throw new UsageError(`ctl guest ${verb}`, 'one UUID expected');
       return `guest ${verb}`;
     }
@@ -173,6 +202,12 @@ function commandName(cmd: string, rest: string[]): string {
       if (action !== 'add' && action !== 'remove') throw new UsageError(`ctl host ${resource}`, `expected add or remove, got '${action ?? ''}'`);
       if (more.length !== 1) throw new UsageError(`ctl host ${resource} ${action}`, 'one ID expected');
       return `host ${action}`;
+    }
+    case 'scenario': {
+      const [verb, ...more] = rest;
+      if (verb !== 'list' && verb !== 'run') throw new UsageError('ctl scenario', `expected list or run, got '${verb ?? ''}'`);
+      if (more.length !== (verb === 'run' ? 1 : 0)) throw new UsageError(`ctl scenario ${verb}`, verb === 'run' ? 'one NAME expected (see apsysfs ctl scenario list)' : `no argument expected, got '${more.join(' ')}'`);
+      return `scenario ${verb}`;
     }
     default:
       throw new UsageError('ctl', `unknown command '${cmd}' (see apsysfs ctl --help)`);
@@ -240,8 +275,54 @@ async function run(io: CtlIo, client: ControlClient, command: string, cmd: strin
       out(renderLocks(l), l);
       return values.check && l.reports > 0 ? 1 : 0;
     }
+    case 'guest pqap': {
+      const [, guest, apqn] = rest as [string, string, string];
+      const vcpu = values.vcpu === undefined ? undefined : count(values.vcpu, '--vcpu', 'ctl guest pqap');
+      const r = await client.call('guest.pqap', { guest, apqn, ...(vcpu !== undefined && { vcpu }) });
+      out(renderPqap(r), r);
+      return 0;
+    }
+    case 'guest pv': {
+      const r = await client.call('guest.pv', { guest: rest[1]! });
+      out(renderPv(r), r);
+      return 0;
+    }
+    case 'scenario list': {
+      const l = await client.call('scenario.list', {});
+      out(l.text, l);
+      return 0;
+    }
+    case 'scenario run': {
+      const { design, kernel } = values;
+      if (design !== undefined && design !== 'flawed' && design !== 'fixed') throw new UsageError('ctl scenario run', `--design: expected flawed or fixed, got '${design}'`);
+      if (kernel !== undefined && kernel !== 'trylock' && kernel !== 'mainline') throw new UsageError('ctl scenario run', `--kernel: expected trylock or mainline, got '${kernel}'`);
+      const r = await client.call('scenario.run', { name: rest[1]!, ...(design !== undefined && { design }), ...(kernel !== undefined && { kernel }) });
+      out(renderScenarioRun(r), r);
+      return 0;
+    }
+    case 'save':
+      return save(io, client, rest[0]!, json);
   }
   throw new UsageError('ctl', `unknown command '${command}'`);
+}
+
+/** The daemon captures the state in one pass; the file is written here, by the caller's user. */
+async function save(io: CtlIo, client: ControlClient, file: string, json: boolean): Promise<number> {
+  const text = `${JSON.stringify(await client.call('save', {}), null, 2)}\n`;
+  if (file === '-') {
+    io.write(text);
+    return 0;
+  }
+  // Through a temporary file, so that an interrupted save never leaves half a topology behind.
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (e) {
+    throw new CliError('ctl save', `${file}: ${(e as Error).message}`);
+  }
+  io.write(json ? `${JSON.stringify({ saved: path.resolve(file) })}\n` : `saved to ${file}\n`);
+  return 0;
 }
 
 async function log(io: CtlIo, client: ControlClient, values: Values): Promise<number> {
@@ -285,8 +366,8 @@ export function idList(text: string, what: string): number[] {
   return [...ids].sort((x, y) => x - y);
 }
 
-function count(text: string, what: string): number {
-  if (!/^[0-9]+$/.test(text)) throw new UsageError(`ctl log`, `${what}: '${text}' is not a count`);
+function count(text: string, what: string, command = 'ctl log'): number {
+  if (!/^[0-9]+$/.test(text)) throw new UsageError(command, `${what}: '${text}' is not a count`);
   return Number(text);
 }
 

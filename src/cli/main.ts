@@ -20,6 +20,7 @@ const commands: Record<string, Command> = {
     synopsis: 'mount [DIR] [OPTIONS]',
     summary: 'serve the sysfs tree on DIR (default ./mount)',
     usage: `usage: apsysfs mount [DIR] [--topology FILE] [--kernel trylock|mainline] [--daemon] [--op-timeout S]
+                     [--state FILE] [--scenario NAME [--scenario-window MS]]
 
 Serve the s390 AP bus and vfio_ap part of sysfs on DIR: DIR/bus/ap is what /sys/bus/ap is on an
 s390 machine, and so are devices/ap, devices/vfio_ap, bus/mdev, bus/matrix and class/mdev_bus.
@@ -29,12 +30,22 @@ by a killed daemon ("Transport endpoint is not connected") is cleared first.
 
 options:
   --topology FILE   the machine to simulate, as JSON (default: the built-in z15/z16-like LPAR)
+  --state FILE      keep the state across restarts: if FILE exists the tree starts from it
+                    (--topology then only serves the first start), and a clean shutdown saves
+                    the whole state to it, in the format of 'apsysfs ctl save'
   --kernel K        trylock (default): mask writes only try the vfio_ap locks (EBUSY);
                     mainline: ap_perms_mutex first, blocking in-use check
   --daemon          return once the mount answers; the daemon runs on in the background with
                     its output in a log file (the path is printed). Stop it with 'apsysfs umount DIR'.
   --op-timeout S    answer ETIMEDOUT ("Connection timed out") to an operation still blocked after
                     S seconds (default 120, the kernel's hung-task timeout; 0 = never)
+  --scenario NAME   replay one of the driver's historic deadlocks: every operation takes that
+                    flawed lock ordering; lockdep reports it and a real wait cycle fails with
+                    EDEADLK. NAME: apmask-assign, kvm-vfio-release, pqap-hook, crypto-masks
+                    ('apsysfs ctl scenario list' explains them; docs/deadlocks.md)
+  --scenario-window MS
+                    how long a flawed path sleeps where the old code could, holding its locks,
+                    so that concurrent clients meet there (default 300; 0 = no wait)
   -h, --help        show this help`,
     run: async args => {
       const [{ mountCommand }, { buildKernfs }] = await Promise.all([import('./mount.js'), import('./host-factory.js')]);

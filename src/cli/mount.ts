@@ -1,16 +1,18 @@
 /**
- * `apsysfs mount [DIR] [--topology FILE] [--kernel trylock|mainline] [--daemon] [--op-timeout S]`
+ * `apsysfs mount [DIR] [--topology FILE] [--state FILE] [--kernel trylock|mainline] [--daemon]
+ *  [--op-timeout S] [--scenario NAME [--scenario-window MS]]`
  *
  * In the foreground: build the kernfs, mount it, tell a parent that asked (IPC message
- * `{ type: 'ready' }`) once the mount answers, serve until SIGINT/SIGTERM/SIGHUP, unmount, shut the
- * host down. With --daemon: start that same foreground command detached, with its output in a log
- * file, and return once it is ready.
+ * `{ type: 'ready' }`) once the mount answers, serve until SIGINT/SIGTERM/SIGHUP, unmount, save the
+ * state if --state asks, shut the host down. With --daemon: start that same foreground command
+ * detached, with its output in a log file, and return once it is ready.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isKernelError } from '../model/errno.js';
+import { SCENARIO_NAMES, flawProfile, isScenarioName } from '../model/scenarios/flaw.js';
 import type { Kernfs } from '../sysfs/kernfs-api.js';
 import { DEFAULT_OP_TIMEOUT_S, mount } from '../fuse/mount.js';
 import { canonicalPath } from '../fuse/mountpoint.js';
@@ -26,17 +28,29 @@ export interface BuiltKernfs {
   readonly host: { shutdown(): Promise<void> };
   /** The control channel for this mount (absent for the FUSE tests' fake tree). */
   startControl?(mountDir: string): Promise<{ close(): Promise<void> }>;
+  /** The whole state as topology file text, for --state (absent for the fake tree). */
+  saveState?(): string;
 }
 
 export interface MountDeps {
-  buildKernfs(opts: { topologyFile?: string; kernel?: string }): Promise<BuiltKernfs>;
+  buildKernfs(opts: { topologyFile?: string; kernel?: string } & ScenarioMountOptions): Promise<BuiltKernfs>;
   /** The argv (after node's) that runs this command again, for --daemon: [script, 'mount']. */
   readonly self: readonly string[];
 }
 
-interface MountArgs {
+/** `--scenario NAME [--scenario-window MS]` (docs/deadlocks.md). */
+export interface ScenarioMountOptions {
+  /** A historic flawed lock ordering, switched on for every operation. */
+  readonly scenario?: string;
+  /** How long a flawed path sleeps in the scenario's window (default: host-factory.ts's, 300). */
+  readonly scenarioWindowMs?: number;
+}
+
+interface MountArgs extends ScenarioMountOptions {
   readonly dir: string;
   readonly topologyFile?: string;
+  /** --state: restored from at start when it exists, saved to on a clean shutdown. */
+  readonly stateFile?: string;
   readonly kernel?: string;
   readonly daemon: boolean;
   readonly opTimeoutS: number;
@@ -57,14 +71,18 @@ function parseMountArgs(args: string[]): MountArgs {
       allowPositionals: true,
       options: {
         topology: { type: 'string' },
+        state: { type: 'string' },
         kernel: { type: 'string' },
         daemon: { type: 'boolean', default: false },
         'op-timeout': { type: 'string' },
+        scenario: { type: 'string' },
+        'scenario-window': { type: 'string' },
       },
     }),
   );
   if (positionals.length > 1) throw new UsageError('mount', `one DIR expected, got ${positionals.length}`);
-  const { topology, kernel } = values;
+  const { topology, state, kernel } = values;
+  if (state === '') throw new UsageError('mount', '--state: a FILE is expected');
   if (kernel !== undefined && !(KERNELS as readonly string[]).includes(kernel)) {
     throw new UsageError('mount', `--kernel: expected ${KERNELS.join(' or ')}, got '${kernel}'`);
   }
@@ -72,6 +90,7 @@ function parseMountArgs(args: string[]): MountArgs {
   if (!Number.isFinite(opTimeoutS) || opTimeoutS < 0 || values['op-timeout'] === '') {
     throw new UsageError('mount', `--op-timeout: expected seconds (0 = no limit), got '${values['op-timeout']}'`);
   }
+  const scenario = parseScenarioArgs(values.scenario, values['scenario-window'], kernel);
   // The default is the checkout's mount/ folder; it is not created, so that running from the
   // wrong directory does not leave a stray ./mount behind. An explicit DIR is created if missing.
   const given = positionals[0];
@@ -81,15 +100,39 @@ function parseMountArgs(args: string[]): MountArgs {
   return {
     dir: canonicalPath(given ?? 'mount'),
     topologyFile: topology === undefined ? undefined : path.resolve(topology),
+    stateFile: state === undefined ? undefined : path.resolve(state),
     kernel,
     daemon: values.daemon ?? false,
     opTimeoutS,
+    ...scenario,
   };
+}
+
+/** `--scenario NAME [--scenario-window MS]`: a known name, on a profile its flaw sits on. */
+function parseScenarioArgs(name: string | undefined, window: string | undefined, kernel: string | undefined): ScenarioMountOptions {
+  if (name === undefined) {
+    if (window !== undefined) throw new UsageError('mount', '--scenario-window needs --scenario NAME');
+    return {};
+  }
+  if (!isScenarioName(name)) {
+    throw new UsageError('mount', `--scenario: no scenario '${name}' (known: ${SCENARIO_NAMES.join(', ')}; see apsysfs ctl scenario list)`);
+  }
+  const needs = flawProfile(name);
+  if (needs && kernel !== undefined && kernel !== needs) {
+    throw new UsageError('mount', `--scenario ${name}: the flawed ordering sits on the ${needs} profile, not on --kernel ${kernel}`);
+  }
+  if (window === undefined) return { scenario: name };
+  const ms = Number(window);
+  if (window === '' || !Number.isSafeInteger(ms) || ms < 0) throw new UsageError('mount', `--scenario-window: expected milliseconds, got '${window}'`);
+  return { scenario: name, scenarioWindowMs: ms };
 }
 
 async function serve(opts: MountArgs, deps: MountDeps): Promise<number> {
   const stop = nextSignal(['SIGINT', 'SIGTERM', 'SIGHUP']);
-  const built = await build(opts, deps);
+  // A saved state replaces --topology: that one only describes the machine of the first start.
+  const restore = opts.stateFile !== undefined && existsSync(opts.stateFile);
+  if (restore) log.cli('restoring the state saved in %s', opts.stateFile);
+  const built = await build(restore ? { ...opts, topologyFile: opts.stateFile } : opts, deps);
   let handle;
   try {
     handle = await mount(opts.dir, built.kernfs, { opTimeoutMs: opts.opTimeoutS * 1000 });
@@ -113,19 +156,43 @@ async function serve(opts: MountArgs, deps: MountDeps): Promise<number> {
   }
   const signal = await stop;
   log.cli('%s: unmounting %s', signal, handle.dir);
+  let unsaved: Error | undefined;
   try {
     await control?.close();
     await handle.unmount();
+    // Nothing can change the state any more: no mount, no control channel.
+    if (opts.stateFile !== undefined) unsaved = saveState(built, opts.stateFile);
   } finally {
     removeRecord(handle.dir, process.pid);
     await built.host.shutdown();
   }
+  if (unsaved) throw new CliError('mount', `--state ${opts.stateFile}: not saved: ${unsaved.message}`);
   return 0;
+}
+
+/** Write the state through a temporary file, so that a crash never leaves half a file. */
+function saveState(built: BuiltKernfs, file: string): Error | undefined {
+  if (!built.saveState) return new Error('this tree cannot save its state');
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, built.saveState());
+    renameSync(tmp, file);
+    log.cli('state saved to %s', file);
+    return undefined;
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    return e instanceof Error ? e : new Error(String(e));
+  }
 }
 
 async function build(opts: MountArgs, deps: MountDeps): Promise<BuiltKernfs> {
   try {
-    return await deps.buildKernfs({ topologyFile: opts.topologyFile, kernel: opts.kernel });
+    return await deps.buildKernfs({
+      topologyFile: opts.topologyFile,
+      kernel: opts.kernel,
+      ...(opts.scenario !== undefined && { scenario: opts.scenario }),
+      ...(opts.scenarioWindowMs !== undefined && { scenarioWindowMs: opts.scenarioWindowMs }),
+    });
   } catch (e) {
     const what = opts.topologyFile ?? 'default topology';
     if (isKernelError(e)) throw new CliError('mount', `${what}: ${e.why}`);
@@ -157,7 +224,10 @@ async function startDaemon(opts: MountArgs, deps: MountDeps): Promise<number> {
     ...deps.self,
     opts.dir,
     ...(opts.topologyFile !== undefined ? ['--topology', opts.topologyFile] : []),
+    ...(opts.stateFile !== undefined ? ['--state', opts.stateFile] : []),
     ...(opts.kernel !== undefined ? ['--kernel', opts.kernel] : []),
+    ...(opts.scenario !== undefined ? ['--scenario', opts.scenario] : []),
+    ...(opts.scenarioWindowMs !== undefined ? ['--scenario-window', String(opts.scenarioWindowMs)] : []),
     '--op-timeout',
     String(opts.opTimeoutS),
   ];

@@ -27,6 +27,10 @@ Options:
   --topology FILE    the machine to simulate (default: the daemon's default)
   --kernel K         the kernel behaviour to simulate: trylock or mainline
                      (see apsysfs mount --help)
+  --scenario NAME    replay a historic deadlock of the driver (see apsysfs
+                     mount --help and docs/deadlocks.md)
+  --scenario-window MS
+                     how long its flawed paths wait (default 300 ms)
   --private-mdevctl  fresh, empty /etc/mdevctl.d and mdevctl script directories
                      for this run (the default)
   --host-mdevctl     use the host's mdevctl definitions and callouts; mdevctl
@@ -46,6 +50,8 @@ unprivileged user namespaces and a /dev/fuse that is rw for you (docs/run.md).
 export interface RunRequest {
   readonly topology?: string;
   readonly kernel?: string;
+  readonly scenario?: string;
+  readonly scenarioWindow?: string;
   readonly mdevctl: MdevctlState;
   readonly cmd: string;
   readonly args: readonly string[];
@@ -54,7 +60,7 @@ export interface RunRequest {
 class UsageError extends Error {}
 
 
-const VALUE_OPTIONS = new Set(['--topology', '--kernel', '--keep-state']);
+const VALUE_OPTIONS = new Set(['--topology', '--kernel', '--keep-state', '--scenario', '--scenario-window']);
 
 /** Options end at `--` or at the first word that is not an option, as for env(1). */
 export function parseRunArgs(argv: readonly string[]): RunRequest | 'help' {
@@ -91,9 +97,13 @@ export function parseRunArgs(argv: readonly string[]): RunRequest | 'help' {
   const mdevctl: MdevctlState = host ? 'host' : keep !== undefined ? { keepIn: resolve(keep) } : 'private';
   const topology = values.get('--topology');
   const kernel = values.get('--kernel');
+  const scenario = values.get('--scenario');
+  const scenarioWindow = values.get('--scenario-window');
   return {
     ...(topology !== undefined && { topology: resolve(topology) }),
     ...(kernel !== undefined && { kernel }),
+    ...(scenario !== undefined && { scenario }),
+    ...(scenarioWindow !== undefined && { scenarioWindow }),
     mdevctl,
     cmd,
     args,
@@ -219,8 +229,8 @@ async function runWithTree(req: RunRequest, cli: string, relay: SignalRelay): Pr
   let mounted = false;
   try {
     if (typeof req.mdevctl === 'object') prepareKeptState(req.mdevctl.keepIn);
-    const { topology, kernel } = req;
-    await mountTree({ ...d, root, ...(topology && { topology }), ...(kernel && { kernel }) });
+    const { topology, kernel, scenario, scenarioWindow } = req;
+    await mountTree({ ...d, root, ...(topology && { topology }), ...(kernel && { kernel }), ...(scenario && { scenario }), ...(scenarioWindow && { scenarioWindow }) });
     mounted = true;
     log.cli('tree mounted on %s', root);
     // A signal that came while mounting: CMD never starts, the run ends as if killed by it.

@@ -9,6 +9,10 @@ import type { EventKind } from '../model/events.js';
 import type { MatrixMdev } from '../model/vfio_ap/matrix-mdev.js';
 import { adapterAdd, adapterRemove, controlDomainAdd, controlDomainRemove, domainAdd, domainRemove, type ConfigChange } from '../model/host-config.js';
 import { matrixPicture } from '../model/matrix-picture.js';
+import { captureTopology } from '../model/state.js';
+import { snapshotState } from '../model/state-snapshot.js';
+import { serializeTopology } from '../model/topology.js';
+import { guestPqap, guestPv, scenarioList, scenarioRun } from './scenarios.js';
 import { EVENT_KINDS, HOST_RESOURCES, METHODS, PROTOCOL_VERSION, type GuestInfo, type HostAction, type HostChangeResult, type HostResource, type Ids, type Method, type Result } from './protocol.js';
 
 /** A request the daemon cannot make sense of (wrong shape, unknown method): errno EPROTO. */
@@ -117,6 +121,7 @@ const handlers: { [M in Method]: Handler<M> } = {
       guests: host.matrixDev.mdevList.filter((m) => m.kvm).map((m) => ({ guest: m.kvm!.name, mdev: m.uuid })),
       events: host.events.lastSeq,
       lockdepReports: host.lockdep.reports.length,
+      ...(host.k.scenario && { scenario: host.k.scenario.name }),
     };
   },
 
@@ -147,6 +152,18 @@ const handlers: { [M in Method]: Handler<M> } = {
     }));
   },
 
+  async 'guest.pqap'({ host }, params) {
+    const guest = str(params, 'guest');
+    const apqn = str(params, 'apqn');
+    const vcpu = optional(params, 'vcpu', isCount, 'a vCPU number');
+    return logged(host, `guest pqap ${guest} ${apqn}${vcpu === undefined ? '' : ` --vcpu ${vcpu}`}`, () => guestPqap(host, guest, apqn, vcpu));
+  },
+
+  async 'guest.pv'({ host }, params) {
+    const guest = str(params, 'guest');
+    return logged(host, `guest pv ${guest}`, () => guestPv(host, guest));
+  },
+
   async 'host.change'({ host }, params) {
     const resource = str(params, 'resource');
     const action = str(params, 'action');
@@ -174,6 +191,17 @@ const handlers: { [M in Method]: Handler<M> } = {
     return { text: host.lockdep.summary(), reports: host.lockdep.reports.length, state: host.lockdep.toJSON() };
   },
 
+  async 'scenario.list'() {
+    return scenarioList();
+  },
+
+  async 'scenario.run'(_ctx, params) {
+    const name = str(params, 'name');
+    const design = optional(params, 'design', (v): v is 'flawed' | 'fixed' => v === 'flawed' || v === 'fixed', 'flawed or fixed') ?? 'flawed';
+    const kernel = optional(params, 'kernel', (v): v is 'trylock' | 'mainline' => v === 'trylock' || v === 'mainline', 'trylock or mainline');
+    return scenarioRun(name, design, kernel);
+  },
+
   async show({ host }, params) {
     const adapters = optional(params, 'adapters', isIdList, 'a list of ids 0..255');
     const domains = optional(params, 'domains', isIdList, 'a list of ids 0..255');
@@ -181,6 +209,15 @@ const handlers: { [M in Method]: Handler<M> } = {
       ...(adapters && { adapters: ApMask.fromIds(adapters) }),
       ...(domains && { domains: ApMask.fromIds(domains) }),
     });
+  },
+
+  // Both read the model in one synchronous pass: one consistent moment, whatever else is running.
+  async save({ host }) {
+    return serializeTopology(captureTopology(host)) as Record<string, unknown>;
+  },
+
+  async dump({ host }) {
+    return snapshotState(host);
   },
 };
 

@@ -13,6 +13,7 @@ import type { ConfigChange } from '../model/host-config.js';
 import type { EventKind, LogEvent } from '../model/events.js';
 import type { LockProfile } from '../model/kernel.js';
 import type { MatrixPicture } from '../model/matrix-picture.js';
+import type { StateSnapshot } from '../model/state-snapshot.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -90,6 +91,57 @@ export interface StatusResult {
   readonly guests: readonly { readonly guest: string; readonly mdev: string }[];
   readonly events: number;
   readonly lockdepReports: number;
+  /** The deadlock scenario the mount replays (--scenario), absent for the shipped design. */
+  readonly scenario?: string;
+}
+
+export interface PqapResult {
+  readonly guest: string;
+  readonly vcpu: number;
+  readonly apqn: string;
+  /** The AP response code the guest sees: 0x00 normal, 0x01 queue not available. */
+  readonly response: number;
+}
+
+export interface ScenarioInfo {
+  readonly name: string;
+  readonly title: string;
+  /** The profile its flawed ordering needs, null when it sits on either. */
+  readonly profile: LockProfile | null;
+  readonly expected: { readonly taking: string; readonly held: string; readonly chain: readonly string[]; readonly victim: string };
+  /** Each client's ops as commands (describeOp). */
+  readonly setup: readonly string[];
+  readonly clients: readonly { readonly name: string; readonly ops: readonly string[] }[];
+}
+
+export interface ScenarioListResult {
+  /** What `ctl scenario list` prints (formatScenarioList). */
+  readonly text: string;
+  readonly scenarios: readonly ScenarioInfo[];
+}
+
+export interface ScenarioReport {
+  readonly kind: string;
+  readonly task: string;
+  readonly taking: string;
+  readonly held: string;
+  /** Lock classes from `taking` to `held` ('circular'), or the wait cycle's ('deadlock'). */
+  readonly chain: readonly string[];
+  readonly text: string;
+}
+
+export interface ScenarioRunResult {
+  readonly scenario: string;
+  readonly design: 'flawed' | 'fixed';
+  readonly profile: LockProfile;
+  readonly clients: readonly { readonly name: string; readonly results: readonly { readonly op: string; readonly answer: string; readonly response?: number }[] }[];
+  readonly inversions: number;
+  readonly deadlocks: number;
+  /** True when lockdep reported the scenario's expected chain. */
+  readonly expectedReported: boolean;
+  readonly reports: readonly ScenarioReport[];
+  /** The readable account `ctl scenario run` prints. */
+  readonly text: string;
 }
 
 /** Every method: its parameters and its result. */
@@ -99,17 +151,29 @@ export interface Methods {
   'guest.detach': { params: { uuid: string }; result: GuestInfo };
   'guest.show': { params: { uuid: string }; result: GuestInfo };
   'guest.list': { params: Record<string, never>; result: readonly GuestListEntry[] };
+  /** A vCPU of the guest intercepts PQAP(AQIC) for an APQN (model/scenarios/kvm-paths.ts). */
+  'guest.pqap': { params: { guest: string; apqn: string; vcpu?: number }; result: PqapResult };
+  /** KVM_S390_PV_COMMAND on the guest: kvm->lock, then each vCPU's mutex. */
+  'guest.pv': { params: { guest: string }; result: { readonly guest: string } };
   'host.change': { params: { resource: HostResource; action: HostAction; id: number; type?: string }; result: HostChangeResult };
   log: { params: { since?: number; follow?: boolean; kinds?: EventKind[] }; result: LogResult };
   locks: { params: Record<string, never>; result: LocksResult };
+  /** The historic deadlock scenarios (docs/deadlocks.md) and their explanations. */
+  'scenario.list': { params: Record<string, never>; result: ScenarioListResult };
+  /** One scenario's workload on a scratch host (not the mounted one), flawed or fixed. */
+  'scenario.run': { params: { name: string; design?: 'flawed' | 'fixed'; kernel?: LockProfile }; result: ScenarioRunResult };
   show: { params: { adapters?: number[]; domains?: number[] }; result: MatrixPicture };
+  /** The whole state as a topology file's JSON (docs/topology.md): what `ctl save` writes. */
+  save: { params: Record<string, never>; result: Record<string, unknown> };
+  /** The state the stress runner checks, from one moment (model/state-snapshot.ts). */
+  dump: { params: Record<string, never>; result: StateSnapshot };
 }
 
 export type Method = keyof Methods;
 export type Params<M extends Method> = Methods[M]['params'];
 export type Result<M extends Method> = Methods[M]['result'];
 
-export const METHODS: readonly Method[] = ['status', 'guest.attach', 'guest.detach', 'guest.show', 'guest.list', 'host.change', 'log', 'locks', 'show'];
+export const METHODS: readonly Method[] = ['status', 'guest.attach', 'guest.detach', 'guest.show', 'guest.list', 'guest.pqap', 'guest.pv', 'host.change', 'log', 'locks', 'scenario.list', 'scenario.run', 'show', 'save', 'dump'];
 export const EVENT_KINDS: readonly EventKind[] = ['kernel', 'uevent', 'op', 'lockdep'];
 
 export interface Request<M extends Method = Method> {

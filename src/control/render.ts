@@ -4,7 +4,7 @@
  */
 import type { LogEvent } from '../model/events.js';
 import type { ApqnState, MatrixPicture, PictureCell } from '../model/matrix-picture.js';
-import type { GuestInfo, GuestListEntry, HostChangeResult, Ids, LocksResult, StatusResult } from './protocol.js';
+import type { GuestInfo, GuestListEntry, HostChangeResult, Ids, LocksResult, PqapResult, ScenarioRunResult, StatusResult } from './protocol.js';
 
 const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
 const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
@@ -51,6 +51,26 @@ export function renderGuestList(guests: readonly GuestListEntry[]): string {
   return lines.join('\n') + '\n';
 }
 
+const AP_RESPONSES: Record<number, string> = { 0x00: 'normal', 0x01: 'queue not available' };
+
+export function renderPqap(r: PqapResult): string {
+  const code = `0x${hex(r.response, 2)}`;
+  return `guest ${r.guest} vCPU ${r.vcpu}: PQAP(AQIC) ${r.apqn} -> response code ${code} (${AP_RESPONSES[r.response] ?? 'unknown'})\n`;
+}
+
+export const renderPv = (r: { guest: string }): string => `guest ${r.guest}: KVM_S390_PV_COMMAND done (kvm->lock, then every vCPU's mutex)\n`;
+
+// ---- scenarios ----------------------------------------------------------------------------
+
+/** The run's account (answers, then every lockdep report), and how to see the other design. */
+export function renderScenarioRun(r: ScenarioRunResult): string {
+  const other =
+    r.design === 'flawed'
+      ? `the shipped design: apsysfs ctl scenario run ${r.scenario} --design fixed [--kernel trylock|mainline]`
+      : `the flawed ordering: apsysfs ctl scenario run ${r.scenario} --design flawed`;
+  return `${r.text.endsWith('\n') ? r.text : `${r.text}\n`}\n${other}\n`;
+}
+
 // ---- host ---------------------------------------------------------------------------------
 
 /** At most `n` names, then a count. */
@@ -84,7 +104,7 @@ export function renderStatus(s: StatusResult): string {
   return [
     `daemon     pid ${s.pid}, serving ${s.mountDir}, up ${Math.round(s.uptimeMs / 1000)} s`,
     `socket     ${s.socket}`,
-    `kernel     ${s.kernel} locking profile`,
+    `kernel     ${s.kernel} locking profile${s.scenario ? `, replaying the flawed ordering of scenario ${s.scenario}` : ''}`,
     `config     ${s.config.adapters} adapters, ${s.config.usageDomains} usage domains, ${s.config.controlDomains} control domains`,
     `devices    ${s.devices.cards} cards, ${s.devices.queues} queues (${s.devices.bound} bound)`,
     `mdevs      ${s.mdevs}`,

@@ -52,9 +52,14 @@ export function canonicalPath(dir: string): string {
   }
 }
 
-/** What stat(2) of `dir` gives, from a child process: 'ok', an error code such as 'ENOTCONN', or 'timeout'. */
+/**
+ * Whether `dir` answers, from a child process: 'ok', an error code such as 'ENOTCONN', or
+ * 'timeout'. It reads the directory rather than stat(2)ing it: the kernel answers a stat from the
+ * attribute cache (attr_timeout) without asking the daemon, so for that long after a crash a dead
+ * mount would still look alive; READDIR always reaches the daemon.
+ */
 export function probe(dir: string, timeoutMs: number): Promise<string> {
-  const script = 'require("fs").stat(process.argv[1], e => { process.stdout.write(e ? String(e.code) : "ok") })';
+  const script = 'require("fs").readdir(process.argv[1], e => { process.stdout.write(e ? String(e.code) : "ok") })';
   return new Promise(resolve => {
     execFile(process.execPath, ['-e', script, dir], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout) => {
       if (err && (err.killed || err.signal)) return resolve('timeout');

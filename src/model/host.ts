@@ -19,6 +19,7 @@ import { apConfigStore } from './vfio_ap/assign.js';
 import { qemuAttach, qemuDetach } from './vfio/qemu.js';
 import { selectScenario } from './scenarios/flaw.js';
 import { MdevCore } from './mdev/mdev-core.js';
+import { restoreState } from './state-restore.js';
 import { ZcryptClass } from './zcrypt/zcdn.js';
 import { Kvm } from './kvm/guest.js';
 import { Errno, KernelError } from './errno.js';
@@ -96,6 +97,8 @@ export class Host {
       const mdev = await host.mdevCore.create(spec.uuid, spec.uuid.length);
       await apConfigStore(host.matrixDev, mdev, () => ({ apm: ApMask.fromIds(spec.adapters), aqm: ApMask.fromIds(spec.domains), adm: ApMask.fromIds(spec.controlDomains) }));
     }
+    // A saved state (ctl save, --state) carries bindings, guests and more: model/state-restore.ts.
+    await restoreState(host);
     return host;
   }
 
@@ -143,6 +146,7 @@ export class Host {
   /** Called by the daemon before it exits; nothing in the model runs on its own yet. */
   async shutdown(): Promise<void> {
     this.k.events.add('op', 'info', 'host shutdown');
+    this.k.lockdep.close();
   }
 
   /**

@@ -5,12 +5,18 @@
  * `KernelError(Errno.EINVAL, '<field path>: <offending value> <why>')`. `serializeTopology` is the
  * inverse, with compact id ranges, for `ctl save`.
  *
+ * Besides the machine at boot, a file can carry the state a running system reached (what
+ * `ctl save` writes, model/state.ts): bindings and queue states that differ from what the first
+ * scan makes, each mdev's guest_matrix, the guests and the mdevs they have open, zcrypt's device
+ * nodes, the scan counter. model/state-restore.ts puts them back after the boot.
+ *
  * The card values (TAPQ facility bits, queue depth, message size) follow the kernel structures:
  * @kernel arch/s390/include/asm/ap.h struct ap_tapq_hwinfo, struct ap_config_info
  * @kernel ap_bus.h AP_DEVICE_TYPE_CEX4..CEX8, AP_DEFAULT_MAX_MSG_SIZE
  */
 import { ApMask, parseBitmapStr } from './ap/ap-mask.js';
-import { AP_DEVICES, AP_DOMAINS, mkqid, queueName } from './ap/apqn.js';
+import { AP_DEVICES, AP_DOMAINS, mkqid, parseQueueName, qidCard, qidQueue, queueName } from './ap/apqn.js';
+import type { ApDevState, ApSmState } from './ap/ap-queue.js';
 import { Errno, KernelError } from './errno.js';
 
 export type CardMode = 'accel' | 'cca' | 'ep11';
@@ -28,6 +34,53 @@ export interface AdapterSpec {
   readonly functions: number; // TAPQ facility bits, shown by ap_functions as `0x%08X`
   readonly maxMsgSize: number; // bytes
   readonly serialnr: string; // CCA/EP11 cards; '' for accelerators
+  readonly driver: 'cex4card' | 'none'; // the card's driver; 'none' after an unbind, default cex4card
+}
+
+/** A queue's driver in a saved state: 'none' when it is bound to none. */
+export type QueueDriver = 'cex4queue' | 'vfio_ap' | 'none';
+
+/**
+ * A queue whose state differs from what the first scan gives it (saved states only). Absent
+ * fields take that default: the driver the masks choose (cex4queue if reserved, else vfio_ap), the
+ * card's config and chkstop, OPERATING/idle with interrupts as the bus uses them (UNINITIATED for
+ * a deconfigured or checkstopped queue), zcrypt online, last reset response 0.
+ */
+export interface QueueSpec {
+  readonly apid: number;
+  readonly apqi: number;
+  readonly driver?: QueueDriver;
+  readonly devState?: ApDevState;
+  readonly smState?: ApSmState;
+  readonly interrupt?: boolean;
+  readonly config?: boolean;
+  readonly chkstop?: boolean;
+  readonly online?: boolean;
+  /** vfio_ap's last reset response code (vfio_ap queues only). */
+  readonly resetStatus?: number;
+}
+
+/** A simulated guest (a QEMU process), with the mdev it has open if any. */
+export interface GuestSpec {
+  readonly name: string;
+  readonly mdev?: string;
+}
+
+/** One of /sys/class/zcrypt's additional device nodes. */
+export interface ZcryptNodeSpec {
+  readonly name: string;
+  readonly minor: number;
+  readonly ioctlmask: ApMask;
+  readonly apmask: ApMask;
+  readonly aqmask: ApMask;
+  readonly admask: ApMask;
+}
+
+/** An id triple (guest_matrix): adapters, domains, control domains, each sorted unique. */
+export interface MatrixSpec {
+  readonly adapters: readonly number[];
+  readonly domains: readonly number[];
+  readonly controlDomains: readonly number[];
 }
 
 export interface MdevSpec {
@@ -35,6 +88,12 @@ export interface MdevSpec {
   readonly adapters: readonly number[];
   readonly domains: readonly number[];
   readonly controlDomains: readonly number[];
+  /**
+   * The guest_matrix (shadow APCB) as saved; absent in a hand-written file, where the kernel's
+   * filter derives it. The hot-unplug paths do not filter again, so a running system can hold a
+   * view the filter would not compute (spec §12, §14.7).
+   */
+  readonly guestMatrix?: MatrixSpec;
 }
 
 export interface Topology {
@@ -60,6 +119,15 @@ export interface Topology {
   readonly pollTimeout: number;
   readonly interrupts: boolean;
   readonly mdevs: readonly MdevSpec[];
+  /** What /sys/bus/ap/scans reads (1 after the boot scan). */
+  readonly scans: number;
+  readonly driversAutoprobe: boolean;
+  /** Queues whose state differs from the first scan's, sorted by APQN. */
+  readonly queues: readonly QueueSpec[];
+  /** Every guest that was started, in start order. */
+  readonly guests: readonly GuestSpec[];
+  /** In the order they were created. */
+  readonly zcryptNodes: readonly ZcryptNodeSpec[];
 }
 
 /** Every property name the file format accepts, per object; docs/topology.schema.json must match. */
@@ -67,13 +135,17 @@ export const topologyFields = {
   topology: [
     '$schema', 'qci', 'apxa', 'features', 'maxAdapterId', 'maxDomainId', 'adapters', 'usageDomains',
     'controlDomains', 'apmask', 'aqmask', 'apDomain', 'configTime', 'pollThread', 'pollTimeout',
-    'interrupts', 'mdevs',
+    'interrupts', 'mdevs', 'scans', 'driversAutoprobe', 'queues', 'guests', 'zcryptNodes',
   ],
   adapter: [
     'id', 'type', 'configured', 'chkstop', 'online', 'rawHwtype', 'depth', 'functions', 'maxMsgSize',
-    'serialnr',
+    'serialnr', 'driver',
   ],
-  mdev: ['uuid', 'adapters', 'domains', 'controlDomains'],
+  mdev: ['uuid', 'adapters', 'domains', 'controlDomains', 'guestMatrix'],
+  guestMatrix: ['adapters', 'domains', 'controlDomains'],
+  queue: ['id', 'driver', 'devState', 'smState', 'interrupt', 'config', 'chkstop', 'online', 'resetStatus'],
+  guest: ['name', 'mdev'],
+  zcryptNode: ['name', 'minor', 'ioctlmask', 'apmask', 'aqmask', 'admask'],
 } as const;
 
 /** QCI facility names in the order `/sys/bus/ap/features` prints them (ap_bus.c features_show). */
@@ -400,7 +472,19 @@ function adapter(o: JsonObject, path: string, id: number, apxa: boolean): Adapte
     functions: functions >>> 0,
     maxMsgSize,
     serialnr: serialnr(o.serialnr, `${path}.serialnr`, mode, id),
+    driver: oneOf(o.driver, `${path}.driver`, CARD_DRIVERS, 'cex4card'),
   });
+}
+
+const CARD_DRIVERS = ['cex4card', 'none'] as const;
+
+/** One of `values`, or `dflt` when absent. */
+function oneOf<T extends string>(v: unknown, path: string, values: readonly T[], dflt: T): T;
+function oneOf<T extends string>(v: unknown, path: string, values: readonly T[]): T | undefined;
+function oneOf<T extends string>(v: unknown, path: string, values: readonly T[], dflt?: T): T | undefined {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) throw bad(path, v, `is not one of ${values.join(', ')}`);
+  return v as T;
 }
 
 function serialnr(v: unknown, path: string, mode: CardMode, id: number): string {
@@ -444,12 +528,13 @@ function mdevList(v: unknown, m: Machine, apmask: ApMask, aqmask: ApMask): reado
     const twin = uuids.get(uuid);
     if (twin !== undefined) throw bad(`${path}.uuid`, o.uuid, `is already used by mdevs[${twin}]`);
     uuids.set(uuid, i);
-    const mdev: MdevSpec = Object.freeze({
-      uuid,
+    const matrix: MatrixSpec = {
       adapters: idList(o.adapters, `${path}.adapters`, apids),
       domains: idList(o.domains, `${path}.domains`, apqis),
       controlDomains: idList(o.controlDomains, `${path}.controlDomains`, apqis),
-    });
+    };
+    const guestMatrix = o.guestMatrix === undefined ? undefined : guestMatrixOf(o.guestMatrix, `${path}.guestMatrix`, matrix, apids, apqis);
+    const mdev: MdevSpec = Object.freeze({ uuid, ...matrix, ...(guestMatrix && { guestMatrix }) });
     for (const a of mdev.adapters) {
       for (const q of mdev.domains) {
         const apqn = mkqid(a, q);
@@ -474,6 +559,139 @@ function mdevList(v: unknown, m: Machine, apmask: ApMask, aqmask: ApMask): reado
       }
     }
     out.push(mdev);
+  }
+  return Object.freeze(out);
+}
+
+/**
+ * A saved guest_matrix: inside the mdev's matrix, as every path that changes the shadow keeps it
+ * (vfio_ap_mdev_filter_matrix intersects, the hot-unplug paths only clear bits).
+ */
+function guestMatrixOf(v: unknown, path: string, matrix: MatrixSpec, apids: IdSpace, apqis: IdSpace): MatrixSpec {
+  const o = object(v, path);
+  checkFields(o, topologyFields.guestMatrix, path);
+  const spaces = { adapters: apids, domains: apqis, controlDomains: apqis } as const;
+  const out = {} as Record<keyof MatrixSpec, readonly number[]>;
+  for (const key of ['adapters', 'domains', 'controlDomains'] as const) {
+    const ids = idList(o[key], `${path}.${key}`, spaces[key]);
+    const outside = ids.find(id => !matrix[key].includes(id));
+    if (outside !== undefined) throw bad(`${path}.${key}`, o[key], `holds ${outside}, which the mdev's ${key} do not: a guest_matrix is always inside the matrix`);
+    out[key] = ids;
+  }
+  return Object.freeze(out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Saved state: queues, guests, zcrypt nodes
+
+const QUEUE_DRIVERS: readonly QueueDriver[] = ['cex4queue', 'vfio_ap', 'none'];
+const DEV_STATES: readonly ApDevState[] = ['uninitiated', 'operating', 'shutdown', 'error'];
+const SM_STATES: readonly ApSmState[] = ['reset_start', 'reset_wait', 'setirq_wait', 'idle', 'working', 'queue_full', 'assoc_wait'];
+
+function queueList(v: unknown, m: Machine, adapters: readonly AdapterSpec[], usageDomains: readonly number[], apmask: ApMask, aqmask: ApMask): readonly QueueSpec[] {
+  if (v === undefined) return Object.freeze([]);
+  const seen = new Map<number, number>();
+  const out: QueueSpec[] = [];
+  for (const [i, entry] of array(v, 'queues').entries()) {
+    const path = `queues[${i}]`;
+    const o = object(entry, path);
+    checkFields(o, topologyFields.queue, path);
+    if (o.id === undefined) throw invalid(`${path}.id`, 'missing');
+    const qid = typeof o.id === 'string' ? parseQueueName(o.id.toLowerCase()) : undefined;
+    if (qid === undefined) throw bad(`${path}.id`, o.id, 'is not a queue name ("05.0004")');
+    const apid = qidCard(qid);
+    const apqi = qidQueue(qid);
+    if (!m.qci || !adapters.some(a => a.id === apid) || !usageDomains.includes(apqi)) {
+      throw bad(`${path}.id`, o.id, 'is not a queue of this machine (its adapter and usage domain must be listed, with qci)');
+    }
+    const twin = seen.get(qid);
+    if (twin !== undefined) throw bad(`${path}.id`, o.id, `is already described by queues[${twin}]`);
+    seen.set(qid, i);
+    const driver = oneOf(o.driver, `${path}.driver`, QUEUE_DRIVERS);
+    // ap_device_probe: a default driver only takes reserved queues, vfio_ap only the others.
+    const reserved = apmask.test(apid) && aqmask.test(apqi);
+    if (driver === 'cex4queue' && !reserved) throw bad(`${path}.driver`, driver, 'may not hold a queue that apmask/aqmask leave to vfio_ap');
+    if (driver === 'vfio_ap' && reserved) throw bad(`${path}.driver`, driver, 'may not hold a queue reserved for the host (apmask and aqmask bits set)');
+    const effective = driver ?? (reserved ? 'cex4queue' : 'vfio_ap');
+    if (o.resetStatus !== undefined && effective !== 'vfio_ap') throw bad(`${path}.resetStatus`, o.resetStatus, 'is only kept for a queue bound to vfio_ap');
+    const spec: Record<string, unknown> = { apid, apqi };
+    const put = (key: string, value: unknown): void => {
+      if (value !== undefined) spec[key] = value;
+    };
+    put('driver', driver);
+    put('devState', oneOf(o.devState, `${path}.devState`, DEV_STATES));
+    put('smState', oneOf(o.smState, `${path}.smState`, SM_STATES));
+    for (const key of ['interrupt', 'config', 'chkstop', 'online'] as const) if (o[key] !== undefined) put(key, bool(o[key], `${path}.${key}`, false));
+    if (o.resetStatus !== undefined) put('resetStatus', inRange(o.resetStatus, `${path}.resetStatus`, 'a response code', 0, 255, 0));
+    out.push(Object.freeze(spec) as unknown as QueueSpec);
+  }
+  out.sort((a, b) => mkqid(a.apid, a.apqi) - mkqid(b.apid, b.apqi));
+  return Object.freeze(out);
+}
+
+/** The guest names `ctl guest attach --guest` accepts. */
+const GUEST_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+function guestList(v: unknown, mdevs: readonly MdevSpec[]): readonly GuestSpec[] {
+  if (v === undefined) return Object.freeze([]);
+  const names = new Map<string, number>();
+  const users = new Map<string, number>();
+  const out: GuestSpec[] = [];
+  for (const [i, entry] of array(v, 'guests').entries()) {
+    const path = `guests[${i}]`;
+    const o = object(entry, path);
+    checkFields(o, topologyFields.guest, path);
+    if (o.name === undefined) throw invalid(`${path}.name`, 'missing');
+    if (typeof o.name !== 'string' || !GUEST_NAME.test(o.name)) throw bad(`${path}.name`, o.name, 'is not a guest name (letters, digits and ._:-, at most 64)');
+    const twin = names.get(o.name);
+    if (twin !== undefined) throw bad(`${path}.name`, o.name, `is already used by guests[${twin}]`);
+    names.set(o.name, i);
+    if (o.mdev === undefined) {
+      out.push(Object.freeze({ name: o.name }));
+      continue;
+    }
+    const uuid = typeof o.mdev === 'string' ? o.mdev.toLowerCase() : undefined;
+    if (uuid === undefined || !mdevs.some(m => m.uuid === uuid)) throw bad(`${path}.mdev`, o.mdev, 'is not the uuid of one of the mdevs');
+    // One KVM per mdev: a second open of the device is the VFIO core's business, not a second guest.
+    const user = users.get(uuid);
+    if (user !== undefined) throw bad(`${path}.mdev`, o.mdev, `is already open by guests[${user}]`);
+    users.set(uuid, i);
+    out.push(Object.freeze({ name: o.name, mdev: uuid }));
+  }
+  return Object.freeze(out);
+}
+
+/** zcrypt_api.c: a node name is at most 31 characters, without surrounding blanks or '/'. */
+const ZCDN_NAME = /^[^\s/](?:[^/]{0,29}[^\s/])?$/;
+const ZCRYPT_MAX_MINOR_NODES = 256;
+
+function zcryptNodeList(v: unknown): readonly ZcryptNodeSpec[] {
+  if (v === undefined) return Object.freeze([]);
+  const names = new Map<string, number>();
+  const minors = new Map<number, number>();
+  const out: ZcryptNodeSpec[] = [];
+  for (const [i, entry] of array(v, 'zcryptNodes').entries()) {
+    const path = `zcryptNodes[${i}]`;
+    const o = object(entry, path);
+    checkFields(o, topologyFields.zcryptNode, path);
+    if (o.name === undefined) throw invalid(`${path}.name`, 'missing');
+    if (typeof o.name !== 'string' || !ZCDN_NAME.test(o.name)) throw bad(`${path}.name`, o.name, 'is not a zcrypt node name (1..31 characters, no "/", no surrounding blanks)');
+    const twin = names.get(o.name);
+    if (twin !== undefined) throw bad(`${path}.name`, o.name, `is already used by zcryptNodes[${twin}]`);
+    names.set(o.name, i);
+    // zcdn_create takes the lowest free minor.
+    let free = 0;
+    while (minors.has(free)) free++;
+    const minor = inRange(o.minor, `${path}.minor`, 'a minor number', 0, ZCRYPT_MAX_MINOR_NODES - 1, free);
+    const other = minors.get(minor);
+    if (other !== undefined) throw bad(`${path}.minor`, o.minor ?? minor, `is already used by zcryptNodes[${other}]`);
+    minors.set(minor, i);
+    const zero = (key: string): ApMask => (o[key] === undefined ? ApMask.zero() : mask(o[key], `${path}.${key}`));
+    const masks = { ioctlmask: zero('ioctlmask'), apmask: zero('apmask'), aqmask: zero('aqmask'), admask: zero('admask') };
+    const node = { name: o.name, minor } as ZcryptNodeSpec;
+    // A copy per read, as for the bus masks.
+    for (const [key, value] of Object.entries(masks)) Object.defineProperty(node, key, { enumerable: true, get: () => value.clone() });
+    out.push(Object.freeze(node));
   }
   return Object.freeze(out);
 }
@@ -504,10 +722,10 @@ export function parseTopology(json: unknown): Topology {
   if (o.apDomain !== undefined && o.apDomain !== -1) {
     const n = idToken(o.apDomain);
     if (n === undefined) throw bad('apDomain', o.apDomain, 'is not a domain id (-1 for none)');
+    // What ap_domain reads. A running system keeps it when its domain later leaves the
+    // configuration or aqmask (ap_domain_store checks aqmask only when it is written), so a saved
+    // state may name any domain up to maxDomainId.
     apDomain = checkId(n, o.apDomain, 'apDomain', domains);
-    if (!usageDomains.includes(apDomain)) throw bad('apDomain', o.apDomain, 'is not a usage domain (usageDomains)');
-    // ap_module_init drops an ap.domain= whose aqmask bit is clear.
-    if (!aqmask.test(apDomain)) throw bad('apDomain', o.apDomain, 'is not set in aqmask');
   }
   const interrupts = bool(o.interrupts, 'interrupts', true);
   const pollThread = bool(o.pollThread, 'pollThread', false);
@@ -516,6 +734,7 @@ export function parseTopology(json: unknown): Topology {
     throw bad('pollThread', true, 'is impossible while interrupts are in use (set interrupts to false)');
   }
 
+  const mdevs = mdevList(o.mdevs, m, apmask, aqmask);
   const top = {
     ...m,
     adapters,
@@ -526,7 +745,12 @@ export function parseTopology(json: unknown): Topology {
     pollThread,
     pollTimeout: inRange(o.pollTimeout, 'pollTimeout', 'a poll interval in ns', 0, POLL_TIMEOUT_MAX, 250_000),
     interrupts,
-    mdevs: mdevList(o.mdevs, m, apmask, aqmask),
+    mdevs,
+    scans: inRange(o.scans, 'scans', 'a scan count (the boot scan makes 1)', 1, Number.MAX_SAFE_INTEGER, 1),
+    driversAutoprobe: bool(o.driversAutoprobe, 'driversAutoprobe', true),
+    queues: queueList(o.queues, m, adapters, usageDomains, apmask, aqmask),
+    guests: guestList(o.guests, mdevs),
+    zcryptNodes: zcryptNodeList(o.zcryptNodes),
   };
   // ApMask is mutable and defaultTopology is shared by every Host in the process: each read of a
   // mask hands out a fresh copy, so no Host can change the topology it was built from.
@@ -574,6 +798,7 @@ function adapterFields(a: AdapterSpec, apxa: boolean): JsonObject {
   if (a.functions !== defaultFunctions(a.mode, apxa)) f.functions = `0x${a.functions.toString(16).padStart(8, '0')}`;
   if (a.maxMsgSize !== AP_DEFAULT_MAX_MSG_SIZE) f.maxMsgSize = a.maxMsgSize;
   if (a.serialnr !== defaultSerialnr(a.mode, a.id)) f.serialnr = a.serialnr;
+  if (a.driver !== 'cex4card') f.driver = a.driver;
   return f;
 }
 
@@ -590,7 +815,33 @@ function compactAdapters(t: Topology): JsonObject[] {
   return out.map(({ lo, hi, fields }) => ({ id: lo === hi ? hex(lo, 2) : `${hex(lo, 2)}-${hex(hi, 2)}`, ...fields }));
 }
 
-/** The inverse, for `ctl save` later: a Topology back to the file format (compact ranges). */
+const matrixFields = (m: MatrixSpec): JsonObject => ({
+  adapters: compactIds(m.adapters, 2),
+  domains: compactIds(m.domains, 4),
+  controlDomains: compactIds(m.controlDomains, 4),
+});
+
+/** The saved-state fields, each only when it says more than its default. */
+function stateFields(t: Topology): JsonObject {
+  const f: JsonObject = {};
+  if (t.scans !== 1) f.scans = t.scans;
+  if (!t.driversAutoprobe) f.driversAutoprobe = false;
+  if (t.queues.length) f.queues = t.queues.map(({ apid, apqi, ...rest }) => ({ id: queueName(mkqid(apid, apqi)), ...rest }));
+  if (t.guests.length) f.guests = t.guests.map(g => ({ ...g }));
+  if (t.zcryptNodes.length) {
+    f.zcryptNodes = t.zcryptNodes.map(n => ({
+      name: n.name,
+      minor: n.minor,
+      ioctlmask: maskText(n.ioctlmask),
+      apmask: maskText(n.apmask),
+      aqmask: maskText(n.aqmask),
+      admask: maskText(n.admask),
+    }));
+  }
+  return f;
+}
+
+/** The inverse, for `ctl save`: a Topology back to the file format (compact ranges). */
 export function serializeTopology(t: Topology): unknown {
   return {
     adapters: compactAdapters(t),
@@ -608,11 +859,7 @@ export function serializeTopology(t: Topology): unknown {
     pollThread: t.pollThread,
     pollTimeout: t.pollTimeout,
     interrupts: t.interrupts,
-    mdevs: t.mdevs.map(m => ({
-      uuid: m.uuid,
-      adapters: compactIds(m.adapters, 2),
-      domains: compactIds(m.domains, 4),
-      controlDomains: compactIds(m.controlDomains, 4),
-    })),
+    mdevs: t.mdevs.map(m => ({ uuid: m.uuid, ...matrixFields(m), ...(m.guestMatrix && { guestMatrix: matrixFields(m.guestMatrix) }) })),
+    ...stateFields(t),
   };
 }

@@ -20,6 +20,9 @@ export interface MountRequest extends DaemonCli {
   readonly root: string;
   readonly topology?: string;
   readonly kernel?: string;
+  /** `--scenario NAME` and `--scenario-window MS` (docs/deadlocks.md). */
+  readonly scenario?: string;
+  readonly scenarioWindow?: string;
 }
 
 /** How long the daemon may take to mount (Node's start alone is ~70 ms) or to stop. */
@@ -73,6 +76,8 @@ export async function mountTree(req: MountRequest): Promise<void> {
   const args = ['mount', req.root, '--daemon'];
   if (req.topology !== undefined) args.push('--topology', req.topology);
   if (req.kernel !== undefined) args.push('--kernel', req.kernel);
+  if (req.scenario !== undefined) args.push('--scenario', req.scenario);
+  if (req.scenarioWindow !== undefined) args.push('--scenario-window', req.scenarioWindow);
   const f = await runCli(req, args, MOUNT_TIMEOUT_MS);
   if (f.code !== 0) throw new Error(`cannot start the daemon on ${req.root} (${describe(f)})`);
 }

@@ -162,13 +162,25 @@ export function createTree(host: Host): DirNode {
     },
   });
 
-  const noProbe = () => {
-    throw new KernelError(Errno.ENODEV, 'drivers_probe: no such device');
+  /**
+   * The driver-core files of a bus whose devices are always bound (matrix, mdev): drivers_probe
+   * finds the device (sysfs_streq) and, it being bound already, returns the count; an unknown
+   * name is ENODEV. drivers_autoprobe keeps what was written.
+   * @kernel drivers/base/bus.c drivers_probe_store, drivers_autoprobe_store
+   */
+  const plainBusCore = <K>(exists: (name: string) => boolean) => {
+    let autoprobe = true;
+    return busCoreAttrs<K>({
+      autoprobe: () => autoprobe,
+      setAutoprobe: (_k, v) => void (autoprobe = v),
+      probe: (_k, buf) => {
+        if (!exists(buf.endsWith('\n') ? buf.slice(0, -1) : buf)) throw new KernelError(Errno.ENODEV, `drivers_probe: no device ${JSON.stringify(buf.trim())}`);
+      },
+    });
   };
-  const plainBusCore = <K>() => busCoreAttrs<K>({ autoprobe: () => true, setAutoprobe: () => undefined, probe: noProbe });
 
   const matrixDriverKobj: DriverKobj = { name: 'vfio_ap' };
-  const matrixBusDir = attrDir({}, [plainBusCore()], {
+  const matrixBusDir = attrDir({}, [plainBusCore((n) => n === 'matrix')], {
     devices: () => staticDir({ matrix: () => link('../../../devices/vfio_ap/matrix') }),
     // suppress_bind_attrs: no bind/unbind for the matrix driver.
     drivers: () => staticDir({ vfio_ap: () => attrDir<DriverKobj>(matrixDriverKobj, [driverBindAttrs, driverCoreAttrs], { matrix: () => link('../../../../devices/vfio_ap/matrix') }) }),
@@ -188,7 +200,7 @@ export function createTree(host: Host): DirNode {
       throw new KernelError(Errno.EOPNOTSUPP, `unbind: unbinding ${m.uuid} from vfio_ap_mdev is not simulated`);
     },
   };
-  const mdevBusDir = attrDir({}, [plainBusCore()], {
+  const mdevBusDir = attrDir({}, [plainBusCore((n) => activeMdevs().some((m) => m.uuid === n))], {
     devices: () => mdevLinks('/bus/mdev/devices', (m) => `${MATRIX}/${m.uuid}`),
     drivers: () => staticDir({ vfio_ap_mdev: () => attrDir(mdevDriverKobj, [driverBindAttrs, driverCoreAttrs], {}, { list: () => activeMdevs().map((m) => m.uuid), child: (n) => (activeMdevs().some((m) => m.uuid === n) ? relLink(`/bus/mdev/drivers/vfio_ap_mdev/${n}`, `${MATRIX}/${n}`) : undefined) }) }),
   });

@@ -64,7 +64,7 @@ t.test('errors: the daemon\'s errno, usage errors, no daemon', async (t) => {
   const usage: [string[], RegExp][] = [
     [[], /^2 apsysfs: ctl: a COMMAND is expected/],
     [['frobnicate'], /^2 apsysfs: ctl: unknown command 'frobnicate'/],
-    [['guest'], /^2 apsysfs: ctl guest: expected attach, detach, show or list, got ''/],
+    [['guest'], /^2 apsysfs: ctl guest: expected attach, detach, show, list, pqap or pv, got ''/],
     [['guest', 'attach'], /^2 apsysfs: ctl guest attach: one UUID expected/],
     [['guest', 'list', 'x'], /^2 apsysfs: ctl guest list: no argument expected/],
     [['host', 'card', 'add', '1'], /^2 apsysfs: ctl host: expected adapter, domain, control-domain, got 'card'/],

@@ -200,6 +200,15 @@ export class Lockdep {
     return result;
   }
 
+  /**
+   * Stop tracking: an AsyncLocalStorage stays registered with Node (and slows every later promise)
+   * until disabled, so a host that is done with its checker must say so. Tasks run afterwards
+   * are no longer tracked.
+   */
+  close(): void {
+    this.als.disable();
+  }
+
   currentTask(): TaskInfo | undefined {
     const t = this.als.getStore();
     return t && { id: t.id, name: t.name, held: t.held.map((h) => h.lock.lockClass.name) };

@@ -60,8 +60,7 @@ export interface Scenario {
 
 /**
  * How a client op reads as a command against a mount (relative paths), for listings and logs.
- * `ctl guest pqap` and `ctl guest pv` are the commands the control channel still has to offer
- * (kvm-paths.ts has the verbs).
+ * `ctl guest pqap` and `ctl guest pv` drive kvm-paths.ts's verbs (control/scenarios.ts).
  */
 export function describeOp(op: ClientOp): string {
   switch (op.op) {

@@ -35,9 +35,7 @@ function nodeName(buf: string): string {
   let s = buf.slice(i, i + ZCDN_MAX_NAME - 1);
   let e = s.length;
   while (e > 0 && isspace(s[e - 1]!)) e--;
-  s = s.slice(0, e);
-  // kobject names may not contain '/': kobject_set_name_vargs turns it into '!'.
-  return s.replace(/\//g, '!');
+  return s.slice(0, e);
 }
 
 export class ZcryptClass {
@@ -59,7 +57,12 @@ export class ZcryptClass {
         let minor = 0;
         while (minor < ZCRYPT_MAX_MINOR_NODES && used.has(minor)) minor++;
         if (minor === ZCRYPT_MAX_MINOR_NODES) throw new KernelError(Errno.ENOSPC, 'all 256 zcrypt minor numbers are in use');
-        const dev = new ZcdnDevice(name || `zcrypt_${minor}`, minor);
+        // dev_set_name: kobject names may not contain '/' (kobject_set_name_vargs makes it '!').
+        const devName = name ? name.replace(/\//g, '!') : `zcrypt_${minor}`;
+        // device_register fails when sysfs has the name already in /sys/class/zcrypt: another node
+        // (zcrypt_<minor> named by hand, or "a!b" against "a/b") or the class's own files.
+        if (this.nodes.has(devName) || devName === 'create' || devName === 'destroy') throw new KernelError(Errno.EEXIST, `sysfs: cannot create duplicate filename '/class/zcrypt/${devName}'`);
+        const dev = new ZcdnDevice(devName, minor);
         this.nodes.set(dev.name, dev);
         this.k.events.uevent('add', `/devices/virtual/zcrypt/${dev.name}`);
         return dev;

@@ -41,7 +41,8 @@ export const apBusAttrs: AttrGroup<ApBus> = {
 export function busCoreAttrs<K>(opts: { autoprobe: (k: K) => boolean; setAutoprobe: (k: K, v: boolean) => void; probe: (k: K, buf: string) => Promise<void> | void }): AttrGroup<K> {
   return {
     attrs: [
-      rw('drivers_autoprobe', (k: K) => `${opts.autoprobe(k) ? 1 : 0}\n`, (k: K, buf: string) => opts.setAutoprobe(k, buf.length > 0 && buf[0] !== '0')),
+      // drivers_autoprobe_store: buf[0] == '0' → 0, anything else (an empty C string too) → 1.
+      rw('drivers_autoprobe', (k: K) => `${opts.autoprobe(k) ? 1 : 0}\n`, (k: K, buf: string) => opts.setAutoprobe(k, buf.charAt(0) !== '0')),
       wo('drivers_probe', (k: K, buf: string) => opts.probe(k, buf)),
       wo('uevent', (_k: K, buf: string) => checkUeventAction(buf)),
     ],
@@ -49,9 +50,61 @@ export function busCoreAttrs<K>(opts: { autoprobe: (k: K) => boolean; setAutopro
 }
 
 const UEVENT_ACTIONS = ['add', 'remove', 'change', 'move', 'online', 'offline', 'bind', 'unbind'];
+/** UUID_STRING_LEN; kobj_uevent_env holds UEVENT_NUM_ENVP entries in UEVENT_BUFFER_SIZE bytes. */
+const UUID_LEN = 36;
+const UEVENT_NUM_ENVP = 64;
+const UEVENT_BUFFER_SIZE = 2048;
 
-/** @kernel lib/kobject_uevent.c kobject_synth_uevent: the action word must be known. */
+/** @kernel lib/ctype.c isalnum: ASCII letters and digits, and the latin1 letters (not × and ÷). */
+function isalnum(c: number): boolean {
+  if ((c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a)) return true;
+  return c >= 0xc0 && c !== 0xd7 && c !== 0xf7;
+}
+
+const isUuid = (s: string): boolean =>
+  s.length >= UUID_LEN && [...s.slice(0, UUID_LEN)].every((c, i) => (i === 8 || i === 13 || i === 18 || i === 23 ? c === '-' : /[0-9a-fA-F]/.test(c)));
+
+/**
+ * A synthetic uevent write: "ACTION" or "ACTION UUID[ KEY=VALUE]..." with an optional trailing
+ * "\n"; keys and values are runs of alphanumerics, separated by single spaces. Sending it is not
+ * simulated (apsysfs has no uevent socket).
+ * @kernel lib/kobject_uevent.c kobject_synth_uevent → kobject_action_type, kobject_action_args
+ * Throws: EINVAL for an unknown action or arguments that are not of that form (or do not fit the
+ * uevent environment).
+ */
 export function checkUeventAction(buf: string): void {
-  const action = buf.replace(/\n$/, '').split(' ')[0] ?? '';
-  if (!UEVENT_ACTIONS.includes(action)) throw new KernelError(Errno.EINVAL, `uevent: unknown action ${JSON.stringify(action)}`);
+  const fail = (why: string): never => {
+    throw new KernelError(Errno.EINVAL, `uevent: ${why} in ${JSON.stringify(buf.slice(0, 80))}`);
+  };
+  const s = buf.endsWith('\n') ? buf.slice(0, -1) : buf;
+  const sp = s.indexOf(' ');
+  const action = sp < 0 ? s : s.slice(0, sp);
+  if (!UEVENT_ACTIONS.includes(action)) fail(`unknown action ${JSON.stringify(action)}`);
+  if (sp < 0) return;
+  // kobject_action_args strips one trailing "\n" of its own from the original text.
+  let args = buf.slice(sp + 1);
+  if (args.endsWith('\n')) args = args.slice(0, -1);
+  if (args.length < UUID_LEN || !isUuid(args)) fail('arguments do not start with a UUID');
+  let envp = 1;
+  let buflen = 'SYNTH_UUID='.length + UUID_LEN + 1;
+  const end = args.length - 1;
+  let next = UUID_LEN;
+  const word = (from: number, delim: string): number => {
+    let p = from;
+    while (p <= end && args[p] !== delim) if (!isalnum(args.charCodeAt(p++))) fail('a key or value that is not alphanumeric');
+    if (p === from) fail('an empty key or value');
+    return p;
+  };
+  while (next <= end) {
+    if (args[next] !== ' ') fail('arguments not separated by one space');
+    const key = ++next;
+    if (key > end) fail('a key missing');
+    const eq = word(key, '=');
+    if (eq > end || args[eq] !== '=') fail('"=" missing');
+    if (eq + 1 > end) fail('a value missing');
+    next = word(eq + 1, ' ');
+    envp++;
+    buflen += 'SYNTH_ARG_'.length + (eq - key) + 1 + (next - eq - 1) + 1;
+    if (envp > UEVENT_NUM_ENVP || buflen > UEVENT_BUFFER_SIZE) fail('too many arguments for the uevent environment');
+  }
 }

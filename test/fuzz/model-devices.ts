@@ -1,0 +1,12 @@
+// Issue "Prove it holds", fuzzing at the model level (part 2 of 2): every writable file under
+// /sys/devices (cards, queues, the mdev type's create, every mdev's files, the root devices'
+// uevent) and /sys/class/zcrypt gets FUZZ_ITERATIONS (default 10,000) malformed or hostile writes.
+// What each write must satisfy is in test/helpers/fuzz.ts; the errno sets are
+// src/sysfs/errno-sets.ts (docs/errno.md).
+// Reproduce a failure with the seed it prints: FUZZ_SEED=<n> npx tap test/fuzz/model-devices.ts
+import t from 'tap';
+import { fuzzInChild, fuzzSeed, modelIterations } from '../helpers/fuzz.js';
+
+const seed = fuzzSeed();
+t.comment(`FUZZ_SEED=${seed}`);
+await fuzzInChild(t, { mode: 'model', seed, iterations: modelIterations(), prefixes: ['/devices/', '/class/'] }, { timeoutMs: 280_000 });
