@@ -8,8 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { runtimeDir } from '../runtime-paths.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { log } from '../log.js';
 
@@ -20,12 +20,7 @@ export interface DaemonRecord {
   readonly dir: string;
 }
 
-export function runtimeDir(): string {
-  const uid = process.getuid?.() ?? 0;
-  const base = process.env.XDG_RUNTIME_DIR;
-  if (base) return path.join(base, 'apsysfs');
-  return uid === 0 ? '/run/apsysfs' : path.join(os.tmpdir(), `apsysfs-${uid}`);
-}
+export { runtimeDir };
 
 const stem = (dir: string): string =>
   path.join(runtimeDir(), createHash('sha256').update(dir).digest('hex').slice(0, 16));

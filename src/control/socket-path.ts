@@ -12,9 +12,9 @@
  * nor root), so no other user can pose as the daemon.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
-import os from 'node:os';
+import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { canonicalPath, runtimeDir } from '../runtime-paths.js';
 
 /** sun_path is 108 bytes with the terminating NUL. */
 export const SUN_PATH_MAX = 107;
@@ -26,25 +26,10 @@ export interface SocketLocation {
 
 const uid = (): number => process.getuid?.() ?? 0;
 
-export function runtimeDir(): string {
-  const base = process.env.XDG_RUNTIME_DIR;
-  if (base) return path.join(base, 'apsysfs');
-  return uid() === 0 ? '/run/apsysfs' : path.join(os.tmpdir(), `apsysfs-${uid()}`);
-}
 
-/**
- * The path the kernel records for a mount point: the parent resolved, the last component kept
- * (stat of a dead mount point fails with ENOTCONN). Same rule as fuse/mountpoint.ts canonicalPath.
- */
-export function canonicalMountDir(dir: string): string {
-  const abs = path.resolve(dir);
-  if (abs === '/') return abs;
-  try {
-    return path.join(realpathSync(path.dirname(abs)), path.basename(abs));
-  } catch {
-    return abs;
-  }
-}
+/** The path the kernel records for a mount point (the daemon's record uses the same). */
+export const canonicalMountDir = canonicalPath;
+export { runtimeDir };
 
 /** The control socket of the daemon serving `mountDir` (canonicalised here). */
 export function socketPath(mountDir: string, loc: SocketLocation = {}): string {

@@ -4,7 +4,7 @@
  * answer", and fusermount/umount for lazy unmounts.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { log } from '../log.js';
 import { ensureFusermount } from './libfuse.js';
@@ -38,19 +38,8 @@ function readMounts(): MountEntry[] {
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
 const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
-/**
- * The path the kernel records for `dir`. Only the parent is resolved: stat of a dead mount point
- * itself fails with ENOTCONN.
- */
-export function canonicalPath(dir: string): string {
-  const abs = path.resolve(dir);
-  if (abs === '/') return abs;
-  try {
-    return path.join(realpathSync(path.dirname(abs)), path.basename(abs));
-  } catch {
-    return abs;
-  }
-}
+import { canonicalPath } from '../runtime-paths.js';
+export { canonicalPath };
 
 /**
  * Whether `dir` answers, from a child process: 'ok', an error code such as 'ENOTCONN', or
