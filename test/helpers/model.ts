@@ -13,6 +13,7 @@ import { Errno, KernelError } from '../../src/model/errno.js';
 import { ApMask } from '../../src/model/ap/ap-mask.js';
 import type { MatrixMdev } from '../../src/model/vfio_ap/matrix-mdev.js';
 import type { KernelMutex } from '../../src/model/lock/kernel-mutex.js';
+import { readWhole } from './state-dump.js';
 import { createSysfs } from '../../src/sysfs/tree.js';
 import type { Kernfs } from '../../src/sysfs/kernfs-api.js';
 import { formatMatrix } from '../../src/sysfs/emit.js';
@@ -97,7 +98,6 @@ export function bindingsOf(host: Host): string[] {
   return [...host.bus.queues()].map((q) => `${q.name}=${q.driver?.name ?? ''}`);
 }
 
-const O_RDONLY = 0;
 const O_WRONLY = 1;
 
 export interface Sys {
@@ -130,24 +130,13 @@ export function sysfs(host: Host): Sys {
   };
   const read = async (path: string): Promise<string | Errno> => {
     try {
-      const f = fs.open(path, O_RDONLY);
-      try {
-        const chunks: Buffer[] = [];
-        for (let pos = 0; ; ) {
-          const b = await f.read(pos, 1024);
-          if (b.length === 0) break;
-          chunks.push(b);
-          pos += b.length;
-        }
-        return Buffer.concat(chunks).toString('latin1');
-      } finally {
-        f.release();
-      }
+      return await readWhole(fs, path);
     } catch (e) {
       if (e instanceof KernelError) return e.errno;
       throw e;
     }
   };
+
   const writeCount = async (path: string, data: Buffer): Promise<number> => {
     try {
       const f = fs.open(path, O_WRONLY);

@@ -62,22 +62,27 @@ export function dumpHost(host: Host): string {
 
 const O_RDONLY = 0;
 
+/** The whole content of one attribute, read to the end as cat does; throws what open/read throw. */
+export async function readWhole(fs: Kernfs, path: string): Promise<string> {
+  const f = fs.open(path, O_RDONLY);
+  try {
+    const chunks: Buffer[] = [];
+    for (let pos = 0; ; ) {
+      const b = await f.read(pos, 4096);
+      if (b.length === 0) break;
+      chunks.push(b);
+      pos += b.length;
+    }
+    return Buffer.concat(chunks).toString('latin1');
+  } finally {
+    f.release();
+  }
+}
+
 /** The whole content of one attribute, or `!ERRNO` when open or read fails with a KernelError. */
 export async function readAttr(fs: Kernfs, path: string): Promise<string> {
   try {
-    const f = fs.open(path, O_RDONLY);
-    try {
-      const chunks: Buffer[] = [];
-      for (let pos = 0; ; ) {
-        const b = await f.read(pos, 4096);
-        if (b.length === 0) break;
-        chunks.push(b);
-        pos += b.length;
-      }
-      return Buffer.concat(chunks).toString('latin1');
-    } finally {
-      f.release();
-    }
+    return await readWhole(fs, path);
   } catch (e) {
     if (e instanceof KernelError) return `!${e.errno}`;
     throw e;
