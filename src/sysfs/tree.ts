@@ -38,7 +38,7 @@ function ueventGroup<K>(env: (k: K) => string[]): AttrGroup<K> {
 
 const hexU = (n: number, w: number): string => n.toString(16).toUpperCase().padStart(w, '0');
 
-/** Sorted names of every card and queue (cached per shape of the bus, rebuilt when devices change). */
+/** Sorted names of every card and queue, built per listing (devices come and go with the model). */
 function apDeviceNames(host: Host): string[] {
   const names: string[] = [];
   for (const id of [...host.bus.cards.keys()].sort((a, b) => a - b)) {
@@ -85,12 +85,6 @@ export function createTree(host: Host): DirNode {
       },
     );
   };
-  const findApDevice = (name: string): ApDevice | undefined => {
-    const card = parseCardName(name);
-    if (card !== undefined) return bus.cards.get(card);
-    const qid = parseQueueName(name);
-    return qid === undefined ? undefined : bus.queue(qid >> 8, qid & 0xff);
-  };
 
   // /bus/ap/drivers/<drv>/: bind, unbind, uevent, one link per bound device.
   // One kobj per driver for the tree's life: an open file checks it still resolves to the same one.
@@ -105,9 +99,9 @@ export function createTree(host: Host): DirNode {
     }
     const dir = `/bus/ap/drivers/${name}`;
     return attrDir(kobj, [driverBindAttrs, driverCoreAttrs], {}, {
-      list: () => apDeviceNames(host).filter((n) => findApDevice(n)?.driver === drv),
+      list: () => apDeviceNames(host).filter((n) => bus.deviceByName(n)?.driver === drv),
       child: (n) => {
-        const d = findApDevice(n);
+        const d = bus.deviceByName(n);
         return d && d.driver === drv ? relLink(`${dir}/${n}`, devPath(d)) : undefined;
       },
     });
@@ -118,7 +112,7 @@ export function createTree(host: Host): DirNode {
       kind: 'dir',
       list: () => apDeviceNames(host),
       child: (n) => {
-        const d = findApDevice(n);
+        const d = bus.deviceByName(n);
         return d ? relLink(`/bus/ap/devices/${n}`, devPath(d)) : undefined;
       },
     }),

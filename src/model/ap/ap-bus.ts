@@ -12,7 +12,7 @@ import { ApConfig } from './ap-config.js';
 import type { ApCard } from './ap-card.js';
 import type { ApQueue } from './ap-queue.js';
 import type { ApDevice, ApDriver } from './ap-driver.js';
-import { mkqid, parseCardName, parseQueueName } from './apqn.js';
+import { parseCardName, parseQueueName } from './apqn.js';
 import type { Hardware } from './hardware.js';
 import { initQueueState, resetQueueAtBus, scanBus } from './ap-scan.js';
 
@@ -104,12 +104,15 @@ export class ApBus {
 
   /** @kernel bus_find_device_by_name: `sysfs_streq` tolerates one trailing newline. */
   findDevice(name: string): ApDevice | undefined {
-    const n = name.endsWith('\n') ? name.slice(0, -1) : name;
-    const card = parseCardName(n);
+    return this.deviceByName(name.endsWith('\n') ? name.slice(0, -1) : name);
+  }
+
+  /** The card (`cardXX`) or queue (`XX.YYYY`) of exactly this name. */
+  deviceByName(name: string): ApDevice | undefined {
+    const card = parseCardName(name);
     if (card !== undefined) return this.cards.get(card);
-    const qid = parseQueueName(n);
-    if (qid === undefined) return undefined;
-    return this.queue(qid >> 8, qid & 0xff);
+    const qid = parseQueueName(name);
+    return qid === undefined ? undefined : this.queue(qid >> 8, qid & 0xff);
   }
 
   /** @kernel ap_bus.c ap_owned_by_def_drv: reserved for the default drivers iff apmask AND aqmask bits set. */
@@ -324,7 +327,7 @@ export class ApBus {
       try {
         if (dev.driver) throw new KernelError(Errno.EBUSY, `bind: ${dev.name} is already bound to ${dev.driver.name}`);
         if (!(await this.deviceProbe(drv, dev))) {
-          throw new KernelError(Errno.ENODEV, `bind: ${drv.name} may not take ${dev.name}: it is ${this.ownedByDefDrv(dev.kind === 'queue' ? dev.apid : 0, dev.kind === 'queue' ? dev.apqi : 0) ? '' : 'not '}reserved for the default drivers`);
+          throw new KernelError(Errno.ENODEV, `bind: ${drv.name} may not take ${dev.name}: it is ${drv.isDefault ? 'not ' : ''}reserved for the default drivers`);
         }
       } finally {
         lock.unlock();
@@ -455,6 +458,4 @@ export class ApBus {
     return dev.kind === 'card' ? `/devices/ap/${dev.name}` : `/devices/ap/${dev.card.name}/${dev.name}`;
   }
 
-  /** For tests and the tree: APQN of a queue device by ids. */
-  static qid = mkqid;
 }
