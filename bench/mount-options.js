@@ -19,7 +19,7 @@ const REPLICATED = {
     timeout: false, allowOther: true, defaultPermissions: true, autoUnmount: true, force: true, mkdir: true,
     fsname: NAME, subtype: NAME,
   },
-  extra: ['direct_io', 'attr_timeout=0', 'entry_timeout=0', 'negative_timeout=0', 'use_ino', 'big_writes', 'nonempty'],
+  extra: ['direct_io', 'attr_timeout=1', 'entry_timeout=60', 'negative_timeout=0', 'atomic_o_trunc', 'use_ino', 'big_writes', 'nonempty'],
 };
 
 /**
@@ -50,7 +50,8 @@ async function capture(Fuse, mount, dir) {
     cb(new Error('options captured'));
   };
   const none = () => undefined;
-  const stubKernfs = { stat: none, readdir: none, readlink: none, truncate: none, open: () => { throw new Error('stub'); } };
+  // onRemoval: a Kernfs that announces removals gets the name cache, as apsysfs's own does.
+  const stubKernfs = { stat: none, readdir: none, readlink: none, truncate: none, open: () => { throw new Error('stub'); }, onRemoval: () => none };
   try {
     await mount(dir, stubKernfs, { opTimeoutMs: 0 });
   } catch {

@@ -20,7 +20,7 @@ const commands: Record<string, Command> = {
     synopsis: 'mount [DIR] [OPTIONS]',
     summary: 'serve the sysfs tree on DIR (default ./mount)',
     usage: `usage: apsysfs mount [DIR] [--topology FILE] [--kernel trylock|mainline] [--daemon] [--op-timeout S]
-                     [--state FILE] [--scenario NAME [--scenario-window MS]]
+                     [--state FILE] [--no-name-cache] [--scenario NAME [--scenario-window MS]]
 
 Serve the s390 AP bus and vfio_ap part of sysfs on DIR: DIR/bus/ap is what /sys/bus/ap is on an
 s390 machine, and so are devices/ap, devices/vfio_ap, bus/mdev, bus/matrix and class/mdev_bus.
@@ -39,6 +39,10 @@ options:
                     its output in a log file (the path is printed). Stop it with 'apsysfs umount DIR'.
   --op-timeout S    answer ETIMEDOUT ("Connection timed out") to an operation still blocked after
                     S seconds (default 120, the kernel's hung-task timeout; 0 = never)
+  --no-name-cache   never let the kernel cache names: every path component of every access is
+                    looked up again (about 3x the FUSE requests per echo). By default names are
+                    cached on Linux 6.16 and later, and dropped the moment any path is removed
+                    (FUSE_NOTIFY_INC_EPOCH), so a removed path is never seen
   --scenario NAME   replay one of the driver's historic deadlocks: every operation takes that
                     flawed lock ordering; lockdep reports it and a real wait cycle fails with
                     EDEADLK. NAME: apmask-assign, kvm-vfio-release, pqap-hook, crypto-masks

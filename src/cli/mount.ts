@@ -1,6 +1,6 @@
 /**
  * `apsysfs mount [DIR] [--topology FILE] [--state FILE] [--kernel trylock|mainline] [--daemon]
- *  [--op-timeout S] [--scenario NAME [--scenario-window MS]]`
+ *  [--op-timeout S] [--no-name-cache] [--scenario NAME [--scenario-window MS]]`
  *
  * In the foreground: build the kernfs, mount it, tell a parent that asked (IPC message
  * `{ type: 'ready' }`) once the mount answers, serve until SIGINT/SIGTERM/SIGHUP, unmount, save the
@@ -54,6 +54,8 @@ interface MountArgs extends ScenarioMountOptions {
   readonly kernel?: string;
   readonly daemon: boolean;
   readonly opTimeoutS: number;
+  /** --no-name-cache: entry_timeout=0 whatever the kernel offers (fuse/mount.ts, MountOptions.nameCache). */
+  readonly nameCache: boolean;
 }
 
 /** How long `--daemon` waits for the daemon to be ready. */
@@ -75,6 +77,7 @@ function parseMountArgs(args: string[]): MountArgs {
         kernel: { type: 'string' },
         daemon: { type: 'boolean', default: false },
         'op-timeout': { type: 'string' },
+        'no-name-cache': { type: 'boolean', default: false },
         scenario: { type: 'string' },
         'scenario-window': { type: 'string' },
       },
@@ -104,6 +107,7 @@ function parseMountArgs(args: string[]): MountArgs {
     kernel,
     daemon: values.daemon ?? false,
     opTimeoutS,
+    nameCache: !values['no-name-cache'],
     ...scenario,
   };
 }
@@ -135,7 +139,7 @@ async function serve(opts: MountArgs, deps: MountDeps): Promise<number> {
   const built = await build(restore ? { ...opts, topologyFile: opts.stateFile } : opts, deps);
   let handle;
   try {
-    handle = await mount(opts.dir, built.kernfs, { opTimeoutMs: opts.opTimeoutS * 1000 });
+    handle = await mount(opts.dir, built.kernfs, { opTimeoutMs: opts.opTimeoutS * 1000, nameCache: opts.nameCache });
   } catch (e) {
     await built.host.shutdown();
     throw new CliError('mount', `${opts.dir}: ${e instanceof Error ? e.message : String(e)}`);
@@ -230,6 +234,7 @@ async function startDaemon(opts: MountArgs, deps: MountDeps): Promise<number> {
     ...(opts.scenarioWindowMs !== undefined ? ['--scenario-window', String(opts.scenarioWindowMs)] : []),
     '--op-timeout',
     String(opts.opTimeoutS),
+    ...(opts.nameCache ? [] : ['--no-name-cache']),
   ];
   mkdirSync(runtimeDir(), { recursive: true, mode: 0o700 });
   const logPath = logFile(opts.dir);

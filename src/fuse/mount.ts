@@ -7,6 +7,7 @@ import { log } from '../log.js';
 import { loadFuse, type FuseInstance } from './libfuse.js';
 import { canonicalPath, findMount, lazyUnmount, probe } from './mountpoint.js';
 import { createOps } from './ops.js';
+import { DentryEpoch, fuseDeviceFds, kernelHasEpoch } from './dentry-epoch.js';
 
 /**
  * The default bound on one operation, in seconds.
@@ -23,30 +24,50 @@ export const DEFAULT_OP_TIMEOUT_S = 120;
 export interface MountOptions {
   /** Bound on one operation in ms; 0 = no bound. */
   readonly opTimeoutMs: number;
+  /**
+   * Let the kernel cache names, dropped at every removal (dentry-epoch.ts). Default: on where the
+   * kernel has FUSE_NOTIFY_INC_EPOCH and the Kernfs announces removals; false never caches them.
+   */
+  readonly nameCache?: boolean;
 }
 
 export interface MountHandle {
   /** The mount point as the kernel records it. */
   readonly dir: string;
+  /** Whether the kernel caches names on this mount (see MountOptions.nameCache). */
+  readonly nameCache: boolean;
   unmount(): Promise<void>;
 }
+
+/**
+ * How long the kernel may keep a name when nothing is removed. Every removal drops all cached
+ * names at once (dentry-epoch.ts), so this only bounds how long a missed announcement could show
+ * a ghost; test/sysfs/removals.ts checks that none is missed.
+ */
+const ENTRY_TIMEOUT_S = 60;
 
 /**
  * Options fuse-native does not pass itself (it drops numeric options equal to 0 and ignores
  * `directIO`):
  * - direct_io: every read asks the Kernfs, while stat keeps showing sysfs's 4096;
- * - entry/negative_timeout=0: no name is cached, so a node that appears or goes is seen at once
- *   (mdevctl checks that a uuid is absent just before `create` and present just after);
+ * - entry_timeout: names are cached (60 s) where every removal can drop them, that is with
+ *   FUSE_NOTIFY_INC_EPOCH (dentry-epoch.ts); otherwise 0, so that a node that goes is gone at
+ *   once. An echo into a depth-5 attribute then costs 3 FUSE requests instead of 9;
+ * - negative_timeout=0: a name that does not exist is never cached, so a node that appears is
+ *   seen at once (mdevctl checks that a uuid is absent just before `create` and present just after);
  * - attr_timeout=1: a path's attributes (mode, size 4096 or 0, type) never change while it
- *   exists, and every lookup still refreshes them; caching them saves the GETATTR that
- *   default_permissions sends per path component: an `echo > assign_domain` drops from 15 FUSE
- *   requests to 10 (npm run bench: ~1.45x the assign/unassign cycles per second).
+ *   exists; caching them saves the GETATTR that default_permissions sends per path component;
+ * - atomic_o_trunc: `>` truncates within OPEN instead of a SETATTR that libfuse answers with two
+ *   calls (ftruncate, then getattr); sysfs ignores the truncation either way;
  * - use_ino: st_ino is the Kernfs's stable inode number;
  * - big_writes: one write(2) reaches the Kernfs whole, which keeps sysfs's first PAGE_SIZE and
  *   returns a short count, instead of being cut into 4 KiB requests;
  * - nonempty: the repository's mount/ holds a .keep file.
  */
-const EXTRA_OPTIONS = ['direct_io', 'attr_timeout=1', 'entry_timeout=0', 'negative_timeout=0', 'use_ino', 'big_writes', 'nonempty'];
+function extraOptions(nameCache: boolean): string[] {
+  const entry = `entry_timeout=${nameCache ? ENTRY_TIMEOUT_S : 0}`;
+  return ['direct_io', 'attr_timeout=1', entry, 'negative_timeout=0', 'atomic_o_trunc', 'use_ino', 'big_writes', 'nonempty'];
+}
 
 /** How long a stale-mount or readiness probe may take. */
 const PROBE_TIMEOUT_MS = 10_000;
@@ -58,8 +79,24 @@ const PROBE_TIMEOUT_MS = 10_000;
 export async function mount(dir: string, kernfs: Kernfs, opts: MountOptions): Promise<MountHandle> {
   const mnt = canonicalPath(dir);
   await clearStaleMount(mnt);
+  if ((opts.nameCache ?? true) && kernfs.onRemoval && kernelHasEpoch()) {
+    const cached = await mountOnce(mnt, kernfs, opts, true);
+    if (cached) return cached;
+  }
+  return (await mountOnce(mnt, kernfs, opts, false))!;
+}
+
+/** Mounts are made one at a time in a process, so that the /dev/fuse descriptor that appears is this mount's. */
+let mounting: Promise<unknown> = Promise.resolve();
+
+/**
+ * One mount. With `nameCache`, undefined (and nothing left mounted) when the epoch cannot be
+ * used after all: the channel was not found, or the kernel refused the notification.
+ */
+async function mountOnce(mnt: string, kernfs: Kernfs, opts: MountOptions, nameCache: boolean): Promise<MountHandle | undefined> {
+  const epoch = nameCache ? new DentryEpoch() : undefined;
+  const ops = createOps(kernfs, { opTimeoutMs: opts.opTimeoutMs, time: new Date(), ...(epoch && { onFound: () => epoch.looked() }) });
   const Fuse = loadFuse();
-  const ops = createOps(kernfs, { opTimeoutMs: opts.opTimeoutMs, time: new Date() });
   const fuse = new Fuse(mnt, ops, {
     timeout: false, // ops.ts bounds each operation itself, and logs the ones it cuts off
     allowOther: true,
@@ -76,18 +113,46 @@ export async function mount(dir: string, kernfs: Kernfs, opts: MountOptions): Pr
     // never for its documented DEBUG=fuse-bindings: follow the debug module's rules instead.
     const given = own().replace(/^-o/, '').split(',').filter(o => o && o !== 'debug');
     const debug = createDebug.enabled('fuse-bindings') ? ['debug'] : [];
-    const options = `-o${[...given, ...debug, ...EXTRA_OPTIONS].join(',')}`;
+    const options = `-o${[...given, ...debug, ...extraOptions(nameCache)].join(',')}`;
     log.fuse('libfuse options %s', options);
     return options;
   };
-  await callback(cb => fuse.mount(cb));
-  const handle: MountHandle = { dir: mnt, unmount: () => unmount(fuse, mnt) };
+  // Subscribed before mounting: a removal while mounting is covered by attach()'s first bump.
+  const off = epoch ? kernfs.onRemoval!(what => epoch.removed(what)) : () => undefined;
+  let channel: number | undefined;
+  try {
+    const turn = mounting.then(async () => {
+      const before = fuseDeviceFds();
+      await callback(cb => fuse.mount(cb));
+      const fresh = [...fuseDeviceFds()].filter(fd => !before.has(fd));
+      if (fresh.length === 1) channel = fresh[0];
+    });
+    mounting = turn.catch(() => undefined);
+    await turn;
+  } catch (e) {
+    off();
+    throw e;
+  }
+  const handle: MountHandle = {
+    dir: mnt,
+    nameCache,
+    unmount: () => {
+      off();
+      epoch?.detach();
+      return unmount(fuse, mnt);
+    },
+  };
+  if (epoch && !(channel !== undefined && epoch.attach(channel))) {
+    log.fuse('%s: FUSE_NOTIFY_INC_EPOCH unusable (channel %s), mounting again without a name cache', mnt, channel ?? 'not found');
+    await handle.unmount().catch(() => undefined);
+    return undefined;
+  }
   const state = await probe(mnt, PROBE_TIMEOUT_MS);
   if (state !== 'ok') {
     await handle.unmount().catch(() => undefined);
     throw new Error(`mounted, but stat of the mount gives ${state}`);
   }
-  log.fuse('mounted %s (op timeout %d ms)', mnt, opts.opTimeoutMs);
+  log.fuse('mounted %s (op timeout %d ms, name cache %s)', mnt, opts.opTimeoutMs, nameCache ? 'on' : 'off');
   return handle;
 }
 

@@ -24,6 +24,8 @@ export interface OpsOptions {
   readonly opTimeoutMs: number;
   /** atime/mtime/ctime of every node (sysfs shows the time its inode was made). */
   readonly time: Date;
+  /** Called when getattr finds a node: libfuse answers a LOOKUP with it, so the kernel may cache the name. */
+  readonly onFound?: () => void;
 }
 
 const S_IFMT: Record<NodeKind, number> = { dir: 0o040000, file: 0o100000, link: 0o120000 };
@@ -49,7 +51,9 @@ export function createOps(kernfs: Kernfs, opts: OpsOptions): Record<string, Hand
   const ops = {
     getattr: (p: string): Reply => {
       const st = kernfs.stat(p);
-      return st ? [0, attr(st)] : [fuseErrno(Errno.ENOENT)];
+      if (!st) return [fuseErrno(Errno.ENOENT)];
+      opts.onFound?.();
+      return [0, attr(st)];
     },
     readdir: (p: string): Reply => {
       const names = kernfs.readdir(p);
@@ -84,7 +88,8 @@ export function createOps(kernfs: Kernfs, opts: OpsOptions): Record<string, Hand
       fds.delete(fd)?.release();
       return [0];
     },
-    // `echo x > attr` is open(O_WRONLY) → truncate(0) → write → release: sysfs accepts the truncate.
+    // open(O_TRUNC) carries the truncation (atomic_o_trunc, fuse/mount.ts); truncate(1) still comes
+    // here: sysfs accepts and ignores both.
     truncate: (p: string): Reply => (kernfs.truncate(p), [0]),
     ftruncate: (p: string): Reply => (kernfs.truncate(p), [0]),
     statfs: (): Reply => [0, SYSFS_STATFS],

@@ -6,6 +6,7 @@
  */
 import { inTask, type KernelCtx, type LockProfile } from './kernel.js';
 import { EventLog } from './events.js';
+import { SysfsRemovals } from './sysfs-removals.js';
 import { Lockdep, type LockdepReport } from './lock/lockdep.js';
 import { ApBus } from './ap/ap-bus.js';
 import { Hardware } from './ap/hardware.js';
@@ -64,7 +65,7 @@ export class Host {
       // A scenario's reports should show the kernel's own chain (docs/deadlocks.md).
       recordFrom: scenario ? 'previous-lock' : 'every-held-lock',
     });
-    this.k = { lockdep, events, clock, profile: scenario?.profile ?? opts.kernel ?? 'trylock', scenario: scenario?.selection };
+    this.k = { lockdep, events, removals: new SysfsRemovals(), clock, profile: scenario?.profile ?? opts.kernel ?? 'trylock', scenario: scenario?.selection };
     this.hw = new Hardware(topology.adapters, topology.usageDomains, topology.controlDomains, topology.qci);
     this.bus = new ApBus(this.k, this.hw, {
       apxa: topology.apxa,

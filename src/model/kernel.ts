@@ -4,6 +4,7 @@
  */
 import type { Lockdep } from './lock/lockdep.js';
 import type { EventLog } from './events.js';
+import type { SysfsRemovals } from './sysfs-removals.js';
 
 /**
  * 'trylock' (default, spec decision 2): the in-use check of an apmask/aqmask write only tries the
@@ -26,6 +27,8 @@ export interface ScenarioSelection {
 export interface KernelCtx {
   readonly lockdep: Lockdep;
   readonly events: EventLog;
+  /** Announces every path that leaves the sysfs view (see sysfs-removals.ts). */
+  readonly removals: SysfsRemovals;
   readonly clock: () => number;
   readonly profile: LockProfile;
   readonly scenario?: ScenarioSelection | undefined;

@@ -53,4 +53,10 @@ export interface Kernfs {
    * (that is how `echo x > attr` works). Throws ENOENT / EACCES / EISDIR like open.
    */
   truncate(path: string): void;
+  /**
+   * Subscribe to removals: `listener` runs synchronously right after any path stops resolving (or
+   * resolves to something else), before the change that caused it returns. Front ends that let
+   * the kernel cache names need it; a Kernfs without it is served with no name caching.
+   */
+  onRemoval?(listener: (what: string) => void): () => void;
 }

@@ -8,6 +8,7 @@
 import { Errno, KernelError } from '../model/errno.js';
 import type { Kernfs, NodeStat, OpenFile } from './kernfs-api.js';
 import type { DirNode, FileNode, Node } from './node.js';
+import type { SysfsRemovals } from '../model/sysfs-removals.js';
 import { PAGE_SIZE } from './emit.js';
 
 const O_ACCMODE = 3;
@@ -27,7 +28,14 @@ export function inodeOf(path: string): number {
 }
 
 export class SysfsKernfs implements Kernfs {
-  constructor(private readonly root: DirNode) {}
+  constructor(
+    private readonly root: DirNode,
+    private readonly removals: SysfsRemovals,
+  ) {}
+
+  onRemoval(listener: (what: string) => void): () => void {
+    return this.removals.subscribe(listener);
+  }
 
   resolve(path: string): Node | undefined {
     let node: Node = this.root;

@@ -233,7 +233,7 @@ export function createTree(host: Host): DirNode {
 
 /** The Kernfs the FUSE adapter serves for this host. */
 export function createSysfs(host: Host): Kernfs {
-  return new SysfsKernfs(createTree(host));
+  return new SysfsKernfs(createTree(host), host.k.removals);
 }
 
 export type { Node };

@@ -231,6 +231,7 @@ export class ApBus {
       await drv.probe(dev);
     } catch (e) {
       dev.driver = undefined;
+      this.k.removals.removed(`failed probe ${dev.name}`);
       throw e;
     }
     drv.devices.add(dev);
@@ -251,6 +252,8 @@ export class ApBus {
     if (dev.kind === 'queue') resetQueueAtBus(this, dev);
     drv.devices.delete(dev);
     dev.driver = undefined;
+    // The `driver` link, the driver's link to the device and the driver's attribute groups go.
+    this.k.removals.removed(`unbind ${dev.name}`);
     this.k.events.uevent('unbind', this.devpath(dev), { DRIVER: drv.name });
   }
 

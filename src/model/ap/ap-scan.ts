@@ -117,6 +117,7 @@ async function scanDomains(bus: ApBus, card: ApCard): Promise<void> {
 async function removeQueue(bus: ApBus, q: ApQueue): Promise<void> {
   await bus.releaseGoneDevice(q);
   q.card.queues.delete(q.apqi);
+  bus.k.removals.removed(`device_del ${q.name}`);
   bus.k.events.uevent('remove', bus.devpath(q));
 }
 
@@ -124,6 +125,7 @@ async function removeCard(bus: ApBus, card: ApCard): Promise<void> {
   for (const q of [...card.queues.values()]) await removeQueue(bus, q);
   await bus.releaseGoneDevice(card);
   bus.cards.delete(card.id);
+  bus.k.removals.removed(`device_del ${card.name}`);
   bus.k.events.uevent('remove', bus.devpath(card));
 }
 

@@ -87,6 +87,8 @@ export class MdevCore {
       if (val === 0) return;
       if (mdev.state !== 'active') return;
       mdev.state = 'removing';
+      // mdev_device_remove → mdev_remove_sysfs_files: the type links and the bus links go first.
+      this.md.k.removals.removed(`mdev removing ${mdev.uuid}`);
       await this.removeDevice(mdev);
     });
   }
@@ -108,6 +110,7 @@ export class MdevCore {
       const i = md.mdevList.indexOf(mdev);
       if (i >= 0) md.mdevList.splice(i, 1);
       mdev.state = 'removed';
+      md.k.removals.removed(`device_del ${mdev.uuid}`);
     } finally {
       md.mdevsLock.unlock();
       md.guestsLock.unlock();

@@ -95,6 +95,8 @@ async function removeQueue(md: MatrixDev, aq: ApQueue): Promise<void> {
       await resetQueue(md, q);
     }
     aq.vfio = undefined;
+    // vfio_ap_queue_dev_remove: the `status` attribute group goes with the queue's vfio_ap object.
+    md.k.removals.removed(`vfio_ap remove ${aq.name}`);
   } finally {
     releaseUpdateLocks(md, held);
   }

@@ -79,6 +79,7 @@ export class ZcryptClass {
       await this.apPermsMutex.lock({ op: 'write zcrypt/destroy', fn: 'zcdn_destroy' });
       try {
         if (!this.nodes.delete(name)) throw new KernelError(Errno.ENOENT, `no zcrypt node ${JSON.stringify(name)}`);
+        this.k.removals.removed(`zcrypt destroy ${name}`);
         this.k.events.uevent('remove', `/devices/virtual/zcrypt/${name}`);
       } finally {
         this.apPermsMutex.unlock();
