@@ -32,13 +32,19 @@ export enum Errno {
   ETIMEDOUT = 110,
 }
 
-/** The only exception the model throws: an errno plus a human reason for the event log. */
+/**
+ * The only exception the model throws: an errno plus a human reason for the event log. An answer,
+ * not a bug, so it carries no stack: capturing one costs more than the rest of a refused write.
+ */
 export class KernelError extends Error {
   constructor(
     readonly errno: Errno,
     readonly why: string,
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${Errno[errno]}: ${why}`);
+    Error.stackTraceLimit = limit;
     this.name = 'KernelError';
   }
 }

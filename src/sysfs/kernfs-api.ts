@@ -24,9 +24,11 @@ export interface NodeStat {
 export interface OpenFile {
   /**
    * Read `len` bytes at `pos`. The content is produced once per open (the attribute's show() runs
-   * on the first read) and later reads are served from it, as sysfs's seq_file does.
+   * on the first read) and later reads are served from it, as sysfs's seq_file does. The bytes
+   * come at once when nothing has to wait (a show that takes no lock, a later read); failures
+   * always come as a rejected promise.
    */
-  read(pos: number, len: number): Promise<Buffer>;
+  read(pos: number, len: number): Buffer | Promise<Buffer>;
   /**
    * One write(2) = one store() call on at most 4096 bytes (PAGE_SIZE); `pos` is ignored as in
    * sysfs. Returns the number of bytes taken. A zero-length write returns 0 without calling store.

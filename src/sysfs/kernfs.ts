@@ -27,17 +27,61 @@ export function inodeOf(path: string): number {
   return (h1 * 0x100000 + (h2 & 0xfffff)) || 1;
 }
 
+/**
+ * How many resolved paths are remembered. Every FUSE request names its path, and resolving one
+ * walks the tree from the root; the paths a client works on are few. Bounded so that a `find`
+ * over 65,536 queues does not keep a million entries.
+ */
+const RESOLVED_MAX = 4096;
+
+interface Resolved {
+  readonly node: Node;
+  readonly stat: NodeStat;
+}
+
 export class SysfsKernfs implements Kernfs {
+  /** Paths that resolved, valid while no path has been removed since (additions change no resolution). */
+  private resolved = new Map<string, Resolved>();
+  private resolvedAt: number;
+
   constructor(
     private readonly root: DirNode,
     private readonly removals: SysfsRemovals,
-  ) {}
+  ) {
+    this.resolvedAt = removals.generation;
+  }
 
   onRemoval(listener: (what: string) => void): () => void {
     return this.removals.subscribe(listener);
   }
 
   resolve(path: string): Node | undefined {
+    return this.lookup(path)?.node;
+  }
+
+  stat(path: string): NodeStat | undefined {
+    return this.lookup(path)?.stat;
+  }
+
+  /**
+   * The node at `path`, from the remembered resolutions while no removal was announced (a path
+   * that resolved keeps resolving to the same node until something is removed: test/sysfs/removals.ts).
+   */
+  private lookup(path: string): Resolved | undefined {
+    if (this.resolvedAt !== this.removals.generation || this.resolved.size >= RESOLVED_MAX) {
+      this.resolved = new Map();
+      this.resolvedAt = this.removals.generation;
+    }
+    let r = this.resolved.get(path);
+    if (r) return r;
+    const node = this.walk(path);
+    if (!node) return undefined;
+    r = { node, stat: statOf(node, path) };
+    this.resolved.set(path, r);
+    return r;
+  }
+
+  private walk(path: string): Node | undefined {
     let node: Node = this.root;
     for (const seg of path.split('/')) {
       if (seg === '') continue;
@@ -47,16 +91,6 @@ export class SysfsKernfs implements Kernfs {
       node = next;
     }
     return node;
-  }
-
-  stat(path: string): NodeStat | undefined {
-    const n = this.resolve(path);
-    if (!n) return undefined;
-    const ino = inodeOf(path === '' ? '/' : path);
-    if (n.kind === 'dir') return { kind: 'dir', mode: 0o755, ino, size: 0, uid: 0, gid: 0 };
-    // kernfs symlinks have i_size 0 (measured: stat -c %s on /sys links).
-    if (n.kind === 'link') return { kind: 'link', mode: 0o777, ino, size: 0, uid: 0, gid: 0 };
-    return { kind: 'file', mode: n.attr.mode, ino, size: PAGE_SIZE, uid: 0, gid: 0 };
   }
 
   readdir(path: string): readonly string[] | undefined {
@@ -93,6 +127,14 @@ export class SysfsKernfs implements Kernfs {
   }
 }
 
+function statOf(n: Node, path: string): NodeStat {
+  const ino = inodeOf(path === '' ? '/' : path);
+  if (n.kind === 'dir') return { kind: 'dir', mode: 0o755, ino, size: 0, uid: 0, gid: 0 };
+  // kernfs symlinks have i_size 0 (measured: stat -c %s on /sys links).
+  if (n.kind === 'link') return { kind: 'link', mode: 0o777, ino, size: 0, uid: 0, gid: 0 };
+  return { kind: 'file', mode: n.attr.mode, ino, size: PAGE_SIZE, uid: 0, gid: 0 };
+}
+
 class SysfsOpenFile implements OpenFile {
   private content: Buffer | undefined;
 
@@ -110,14 +152,23 @@ class SysfsOpenFile implements OpenFile {
     }
   }
 
-  async read(pos: number, len: number): Promise<Buffer> {
-    if (pos === 0 || !this.content) {
+  read(pos: number, len: number): Buffer | Promise<Buffer> {
+    if (pos !== 0 && this.content) return this.content.subarray(pos, pos + len);
+    let text: string | Promise<string>;
+    try {
       this.active();
-      const text = await this.node.attr.show!(this.node.kobj);
-      // sysfs_emit/_at never write past PAGE_SIZE - 1 bytes.
-      this.content = Buffer.from(text.length >= PAGE_SIZE ? text.slice(0, PAGE_SIZE - 1) : text, 'latin1');
+      text = this.node.attr.show!(this.node.kobj);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    return this.content.subarray(pos, pos + len);
+    if (typeof text === 'string') return this.keep(text).subarray(pos, pos + len);
+    return text.then((t) => this.keep(t).subarray(pos, pos + len));
+  }
+
+  private keep(text: string): Buffer {
+    // sysfs_emit/_at never write past PAGE_SIZE - 1 bytes.
+    this.content = Buffer.from(text.length >= PAGE_SIZE ? text.slice(0, PAGE_SIZE - 1) : text, 'latin1');
+    return this.content;
   }
 
   async write(data: Buffer, _pos: number): Promise<number> {

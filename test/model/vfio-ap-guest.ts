@@ -230,7 +230,7 @@ t.test('remove without a guest: 0 does nothing, a bad number is EINVAL, non-zero
   t.equal(await sys.write(`${dir}/remove`, '2\n'), OK);
   t.equal(host.mdev(U1), undefined);
   t.equal(sys.fs.stat(dir), undefined, 'the directory is gone');
-  await t.rejects(open.read(0, 100), kerr(Errno.ENODEV), 'an open attribute of the removed mdev');
+  await t.rejects(async () => open.read(0, 100), kerr(Errno.ENODEV), 'an open attribute of the removed mdev');
   open.release();
   t.equal(await sys.read(`${TYPE}/available_instances`), '65536\n');
   t.equal(await errnoOf(host.mdevCore.remove(m, () => 1)), OK, 'a late second remover: no-op');

@@ -7,26 +7,38 @@
  * ops: mask writes, bind/unbind, create/remove, assignments, guests, host changes).
  */
 import t from 'tap';
-import { createSysfs } from '../../src/sysfs/tree.js';
+import { createSysfs, createTree } from '../../src/sysfs/tree.js';
+import type { DirNode } from '../../src/sysfs/node.js';
 import type { Kernfs } from '../../src/sysfs/kernfs-api.js';
 import { adapterAdd, adapterRemove, domainRemove } from '../../src/model/host-config.js';
 import { ModelTarget } from '../../src/stress/model-target.js';
 import { generateOps, describe as describeOp } from '../../src/stress/ops.js';
 import { OK, U1, createMdev, hostWith, noLockdepReports, settle, sysfs } from '../helpers/model.js';
 
-/** path → 'dir' | 'file MODE' | 'link -> TARGET', for every node reachable from the root. */
-function walk(fs: Kernfs, dir = '', out = new Map<string, string>()): Map<string, string> {
-  for (const name of fs.readdir(dir === '' ? '/' : dir) ?? []) {
-    const p = `${dir}/${name}`;
-    const st = fs.stat(p);
-    if (!st) continue;
-    if (st.kind === 'dir') {
+/**
+ * path → 'dir' | 'file MODE' | 'link -> TARGET' for every node, walked on the tree itself
+ * (createTree): the truth, with none of the Kernfs's remembered resolutions in the way.
+ */
+function walk(dir: DirNode, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  for (const name of dir.list()) {
+    const p = `${prefix}/${name}`;
+    const n = dir.child(name);
+    if (!n) continue;
+    if (n.kind === 'dir') {
       out.set(p, 'dir');
-      walk(fs, p, out);
-    } else if (st.kind === 'link') out.set(p, `link -> ${fs.readlink(p)}`);
-    else out.set(p, `file ${st.mode.toString(8)}`);
+      walk(n, p, out);
+    } else if (n.kind === 'link') out.set(p, `link -> ${n.target}`);
+    else out.set(p, `file ${n.attr.mode.toString(8)}`);
   }
   return out;
+}
+
+/** The same description as `walk` gives, through a Kernfs's stat/readlink. */
+function describePath(fs: Kernfs, p: string): string | undefined {
+  const st = fs.stat(p);
+  if (!st) return undefined;
+  if (st.kind === 'link') return `link -> ${fs.readlink(p)}`;
+  return st.kind === 'dir' ? 'dir' : `file ${st.mode.toString(8)}`;
 }
 
 /** Paths of `before` that are gone from `after` or are something else there. */
@@ -37,13 +49,14 @@ function vanished(before: Map<string, string>, after: Map<string, string>): stri
 t.test('each kind of removal is announced, and a change that removes nothing is not', async (t) => {
   const host = await hostWith();
   const sys = sysfs(host);
+  const tree = createTree(host);
   const seen: string[] = [];
   const off = createSysfs(host).onRemoval!((what) => seen.push(what));
   const step = async (name: string, fn: () => Promise<unknown>, expect: boolean) => {
-    const before = walk(sys.fs);
+    const before = walk(tree);
     seen.length = 0;
     await fn();
-    const gone = vanished(before, walk(sys.fs));
+    const gone = vanished(before, walk(tree));
     t.equal(gone.length > 0, expect, `${name}: ${gone.length} path(s) changed or gone`);
     t.equal(seen.length > 0, expect, `${name}: announced ${JSON.stringify(seen.slice(0, 3))}`);
   };
@@ -58,11 +71,11 @@ t.test('each kind of removal is announced, and a change that removes nothing is 
   // A remove blocked by an attached guest: the mdev_type and bus links go at once, the directory
   // when the guest lets go (mdev_device_remove).
   await host.attachGuest(U1, 'vm0');
-  const before = walk(sys.fs);
+  const before = walk(tree);
   seen.length = 0;
   const removing = sys.write(`${mdevDir}/remove`, '1');
   await settle();
-  const gone = vanished(before, walk(sys.fs));
+  const gone = vanished(before, walk(tree));
   t.ok(gone.includes(`/${mdevDir}/mdev_type`), 'the type link is gone while the remove waits');
   t.ok(gone.includes(`/bus/mdev/devices/${U1}`), 'so is the bus link');
   t.ok(seen.some((w) => w.startsWith('mdev removing')), `announced: ${JSON.stringify(seen)}`);
@@ -80,19 +93,28 @@ t.test('each kind of removal is announced, and a change that removes nothing is 
 
 t.test('a random sequence: every operation that removes a path announces it before it returns', async (t) => {
   const target = await ModelTarget.create({});
+  const tree = createTree(target.host);
+  // The Kernfs the mount serves, whose remembered resolutions are only as good as the announcements.
   const fs = createSysfs(target.host);
   const removals = target.host.k.removals;
   let removing = 0;
+  let stale = 0;
   for (const op of generateOps({ seed: 'removals', client: 0, count: 1200 })) {
-    const before = walk(fs);
+    const before = walk(tree);
+    for (const p of before.keys()) fs.stat(p);
     const gen = removals.generation;
     await target.run(op);
-    const gone = vanished(before, walk(fs));
+    const after = walk(tree);
+    for (const p of new Set([...before.keys(), ...after.keys()])) {
+      if (describePath(fs, p) !== after.get(p) && stale++ < 5) t.fail(`after ${describeOp(op)}: the Kernfs shows ${p} as ${describePath(fs, p)}, the tree as ${after.get(p)}`);
+    }
+    const gone = vanished(before, after);
     if (gone.length === 0) continue;
     removing++;
     if (removals.generation === gen) t.fail(`${describeOp(op)} removed ${gone.slice(0, 3).join(', ')} without announcing it`);
   }
   t.ok(removing >= 60, `${removing} of 1200 operations removed paths, each announced`);
+  t.equal(stale, 0, 'the Kernfs never answered from a stale resolution');
 });
 
 noLockdepReports(t);

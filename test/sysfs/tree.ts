@@ -298,7 +298,7 @@ t.test('devices appear and disappear the moment the model changes', async (t) =>
   t.notOk(sys.ls(`bus/mdev/devices`)?.includes(U1));
   t.notOk(sys.ls(`${TYPE}/devices`)?.includes(U1));
   t.notOk(sys.ls('bus/mdev/drivers/vfio_ap_mdev')?.includes(U1));
-  await t.rejects(matrix.read(0, 100), kerr(Errno.ENODEV), 'read of an open file of a removed mdev');
+  await t.rejects(async () => matrix.read(0, 100), kerr(Errno.ENODEV), 'read of an open file of a removed mdev');
   await t.rejects(assign.write(Buffer.from('4'), 0), kerr(Errno.ENODEV), 'write of an open file of a removed mdev');
   matrix.release();
   assign.release();
@@ -315,7 +315,7 @@ t.test('devices appear and disappear the moment the model changes', async (t) =>
   t.equal((await status.read(0, 100)).toString(), 'unassigned\n');
   t.equal(await sys.write('bus/ap/drivers/vfio_ap/unbind', '05.0004'), OK);
   t.equal(sys.fs.stat('devices/ap/card05/05.0004/driver'), undefined, 'no driver link while unbound');
-  await t.rejects(status.read(0, 100), kerr(Errno.ENODEV));
+  await t.rejects(async () => status.read(0, 100), kerr(Errno.ENODEV));
   status.release();
 
   // a card that leaves the configuration takes its queues and links with it
@@ -326,7 +326,7 @@ t.test('devices appear and disappear the moment the model changes', async (t) =>
   t.equal(sys.fs.stat('devices/ap/card0b'), undefined);
   t.notOk(sys.ls('bus/ap/devices')?.some((n) => n.startsWith('0b.') || n === 'card0b'));
   t.notOk(sys.ls('bus/ap/drivers/cex4card')?.includes('card0b'));
-  await t.rejects(depth.read(0, 100), kerr(Errno.ENODEV));
+  await t.rejects(async () => depth.read(0, 100), kerr(Errno.ENODEV));
   depth.release();
   host.hw.adapters.set(0x0b, a);
   t.equal(await sys.write('bus/ap/scans', '1'), OK);
