@@ -2,6 +2,7 @@
 // or bench/client.js when there is no compiler or --node-client is given) and parses its output.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const SOURCE = fileURLToPath(new URL('client.c', import.meta.url));
@@ -12,6 +13,8 @@ const BINARY = fileURLToPath(new URL('../dist/bench/client', import.meta.url));
 let client;
 /** With --rt: the pids to run under SCHED_FIFO while the client times them. */
 let realtimePids;
+/** While set: the CPU that the client and every thread of these daemons share during a timing. */
+let pinned;
 
 /** Choose the client once: the C one if it builds, else Node's. */
 export function selectClient({ node = false } = {}) {
@@ -49,14 +52,52 @@ function setPolicy(pids, realtime) {
   }
 }
 
+/**
+ * Placement of the read and write timings. 'one-cpu': the client and every thread of the daemons
+ * run on one CPU (taskset), so a FUSE round trip is two context switches on that CPU; 'spread':
+ * wherever the scheduler puts them. On these VMs a wake-up on the other CPU costs about as much
+ * as the whole round trip, and which process lands where changes from run to run (the
+ * hello_aa_ratio of two identical mounts strays to 0.75): the one-CPU figures measure what
+ * apsysfs adds, the spread ones what a user on an idle 2-CPU machine sees.
+ * @param {'one-cpu' | 'spread'} mode
+ * @param {() => number[]} pids the daemons to pin
+ */
+export function usePlacement(mode, pids) {
+  pinned = mode === 'one-cpu' ? { cpu: os.cpus().length - 1, pids } : undefined;
+}
+
+/** Why the timings cannot be pinned to one CPU here, or undefined if they can. */
+export function pinningMissing() {
+  if (os.cpus().length < 2) return 'one CPU only: every timing is on one CPU anyway';
+  const r = spawnSync('taskset', ['-c', '0', 'true'], { encoding: 'utf8' });
+  return r.error || r.status !== 0 ? `taskset: ${r.error?.message ?? r.stderr.trim()}` : undefined;
+}
+
+/** `taskset -a -p`: every thread of each pid to `cpus` (a taskset CPU list). */
+function setAffinity(pids, cpus) {
+  for (const pid of pids) {
+    const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid}: ${r.stderr?.trim() || r.error?.message}`);
+  }
+}
+
 async function timed(args) {
-  if (!realtimePids) return run(args);
-  const pids = realtimePids();
+  const prefix = [];
+  const pin = pinned;
+  const rtPids = realtimePids?.();
   try {
-    setPolicy(pids, true);
-    return await run(args, { prefix: ['chrt', '-f', '1'] });
+    if (pin) {
+      setAffinity(pin.pids(), String(pin.cpu));
+      prefix.push('taskset', '-c', String(pin.cpu));
+    }
+    if (rtPids) {
+      setPolicy(rtPids, true);
+      prefix.push('chrt', '-f', '1');
+    }
+    return await run(args, { prefix });
   } finally {
-    setPolicy(pids, false);
+    if (rtPids) setPolicy(rtPids, false);
+    if (pin) setAffinity(pin.pids(), `0-${os.cpus().length - 1}`);
   }
 }
 

@@ -4,9 +4,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { clientKind, readTimes, writeTimes } from './client-runner.js';
+import { clientKind, pinningMissing, readTimes, usePlacement, writeTimes } from './client-runner.js';
 import { CYCLE, FILES, MDEV, REFUSED, TOPOLOGY } from './baseline.js';
-import { onSignalCleanup } from './daemons.js';
+import { livePids, onSignalCleanup } from './daemons.js';
 import { apsysfsMissing, startApsysfs } from './targets.js';
 
 const SYSFS_FILES = ['/sys/kernel/mm/transparent_hugepage/enabled', '/sys/devices/system/cpu/online'];
@@ -51,8 +51,15 @@ export async function sideBySide({ rows, hello, twin, work, sizes, profileDir, n
       await apsysfs.settle();
     }
     await hello.settle();
-    await reads({ rows, hello, twin, apsysfs, missing, tmpfs, sizes, windows });
-    await writes({ rows, hello, apsysfs, missing, sizes, windows });
+    for (const pass of placements(rows, notes)) {
+      usePlacement(pass.mode, livePids);
+      try {
+        await reads({ rows: pass.rows, hello, twin, apsysfs, missing, tmpfs, sizes, windows, label: pass.label });
+        await writes({ rows: pass.rows, hello, apsysfs, missing, sizes, windows, label: pass.label });
+      } finally {
+        usePlacement('spread');
+      }
+    }
     if (apsysfs) {
       rows.add('rss_mb_rw', apsysfs.rssMb(), 'MiB', {
         baseline: hello.rssMb(),
@@ -69,7 +76,42 @@ export async function sideBySide({ rows, hello, twin, work, sizes, profileDir, n
   notes.push(`hello mount: ${helloMountInfo(hello.logFile)}`);
 }
 
-async function reads({ rows, hello, twin, apsysfs, missing, tmpfs, sizes, windows }) {
+/**
+ * The reads and writes run twice: with the client and every daemon on one CPU (the figures the
+ * targets apply to: what apsysfs adds to a round trip), then where the scheduler puts them (the
+ * same figures with _spread appended, no targets). See usePlacement in client-runner.js.
+ */
+function placements(rows, notes) {
+  const why = pinningMissing();
+  if (why) {
+    notes.push(`reads and writes not pinned to one CPU (${why}): their figures are from the scheduler's placement`);
+    return [{ mode: 'spread', rows, label: 'spread' }];
+  }
+  notes.push(
+    'reads and writes: timed with the client and every daemon on one CPU (taskset), then again where the ' +
+      "scheduler puts them (the rows ending in _spread, no targets: a wake-up on the other CPU of these VMs " +
+      'costs about as much as the round trip, and the placement changes from run to run)',
+  );
+  return [
+    { mode: 'one-cpu', rows, label: 'one CPU' },
+    { mode: 'spread', rows: suffixed(rows, '_spread'), label: 'spread' },
+  ];
+}
+
+/** `rows` with `sfx` appended to every figure (and to the figures used as baselines), targets and notes dropped. */
+function suffixed(rows, sfx) {
+  const strip = (more = {}) => ({
+    ...(more.baseline !== undefined && { baseline: more.baseline, baselineOf: more.baselineOf }),
+    ...(more.baseline === undefined && more.baselineOf && { baselineOf: more.baselineOf + sfx }),
+  });
+  return {
+    add: (name, value, unit, more) => rows.add(name + sfx, value, unit, strip(more)),
+    missing: (name, unit, why, more) => rows.missing(name + sfx, unit, why, strip(more)),
+    value: name => rows.value(name + sfx),
+  };
+}
+
+async function reads({ rows, hello, twin, apsysfs, missing, tmpfs, sizes, windows, label }) {
   const sysfs = SYSFS_FILES.find(f => existsSync(f));
   const targets = [];
   for (const [key, f] of Object.entries(FILES)) {
@@ -81,7 +123,7 @@ async function reads({ rows, hello, twin, apsysfs, missing, tmpfs, sizes, window
   if (sysfs) targets.push(['sysfs', sysfs]);
   const t0 = now();
   const times = await readTimes(sizes.readN, sizes.readBatches, targets.map(t => t[1]));
-  windows.push({ label: 'cat-style reads (bench/topology.json)', daemon: 'rw', fromUs: t0, toUs: now() });
+  windows.push({ label: `cat-style reads (bench/topology.json, ${label})`, daemon: 'rw', fromUs: t0, toUs: now() });
   const read = Object.fromEntries(targets.map(([label], i) => [label, us(times[i].medianNs)]));
 
   rows.add('hello_read_us', read['hello apmask'], 'us', {
@@ -115,13 +157,13 @@ async function reads({ rows, hello, twin, apsysfs, missing, tmpfs, sizes, window
   }
 }
 
-async function writes({ rows, hello, apsysfs, missing, sizes, windows }) {
+async function writes({ rows, hello, apsysfs, missing, sizes, windows, label }) {
   // Interleaved: [apsysfs cycle, hello cycle, apsysfs refused, hello refused].
   const on = (daemon, ops) => ops.map(op => ({ ...op, file: path.join(daemon.dir, op.file) }));
   const targets = [CYCLE, [REFUSED]].flatMap(ops => [...(apsysfs ? [on(apsysfs, ops)] : []), on(hello, ops)]);
   const t0 = now();
   const times = await writeTimes(sizes.writeN, sizes.writeBatches, targets);
-  windows.push({ label: 'echo-style writes (bench/topology.json)', daemon: 'rw', fromUs: t0, toUs: now() });
+  windows.push({ label: `echo-style writes (bench/topology.json, ${label})`, daemon: 'rw', fromUs: t0, toUs: now() });
   const [aCycle, hCycle, aRefused, hRefused] = apsysfs ? times : [undefined, times[0], undefined, times[1]];
 
   const batches = `median of ${sizes.writeBatches} batches of ${sizes.writeN}`;
