@@ -5,7 +5,8 @@ import { readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FILES } from './baseline.js';
-import { readTimes, writeOnce } from './client-runner.js';
+import { pinningMissing, readTimes, usePlacement, writeOnce } from './client-runner.js';
+import { livePids } from './daemons.js';
 import { apsysfsMissing, startApsysfs } from './targets.js';
 import { timeCommand } from './time-command.js';
 
@@ -119,15 +120,25 @@ async function topology(n, ctx) {
   }
 }
 
-/** Timed next to the baseline's reads (same path depth): the ratios compare across topologies. */
+/**
+ * Timed next to the baseline's reads (same path depth), on one CPU as the side-by-side reads are
+ * (client-runner.js, usePlacement): the ratios compare across topologies.
+ */
 async function attributeReads(n, daemon, { rows, hello, twin, sizes, topologies }) {
-  const [apmask, helloApmask, queue, helloQueue, twinApmask] = await readTimes(sizes.scaleReadN, sizes.scaleReadBatches, [
-    path.join(daemon.dir, 'bus/ap/apmask'),
-    path.join(hello.dir, FILES.apmask.path),
-    path.join(daemon.dir, queuePath(0, 0), 'online'),
-    path.join(hello.dir, FILES.queue.path),
-    path.join(twin.dir, FILES.apmask.path),
-  ]);
+  if (!pinningMissing()) usePlacement('one-cpu', livePids);
+  let times;
+  try {
+    times = await readTimes(sizes.scaleReadN, sizes.scaleReadBatches, [
+      path.join(daemon.dir, 'bus/ap/apmask'),
+      path.join(hello.dir, FILES.apmask.path),
+      path.join(daemon.dir, queuePath(0, 0), 'online'),
+      path.join(hello.dir, FILES.queue.path),
+      path.join(twin.dir, FILES.apmask.path),
+    ]);
+  } finally {
+    usePlacement('spread');
+  }
+  const [apmask, helloApmask, queue, helloQueue, twinApmask] = times;
   rows.add(`hello_aa_ratio_${n}`, twinApmask.medianNs / helloApmask.medianNs, 'x', { note: 'A/A check, as hello_aa_ratio' });
   const first = n === topologies[0];
   rows.add(`attr_read_us_${n}`, apmask.medianNs / 1000, 'us', {
