@@ -20,6 +20,7 @@ import { apConfigStore } from './vfio_ap/assign.js';
 import { qemuAttach, qemuDetach } from './vfio/qemu.js';
 import { selectScenario } from './scenarios/flaw.js';
 import { MdevCore } from './mdev/mdev-core.js';
+import { IommuGroupIda } from './vfio/iommu-group-ida.js';
 import { restoreState } from './state-restore.js';
 import { ZcryptClass } from './zcrypt/zcdn.js';
 import { Kvm } from './kvm/guest.js';
@@ -87,7 +88,7 @@ export class Host {
     this.bus.registerDriver(cex4QueueDriver(this.bus));
     this.matrixDev = new MatrixDev(this.k, this.bus, topology.apxa);
     this.bus.registerDriver(vfioApDriver(this.matrixDev));
-    this.mdevCore = new MdevCore(this.matrixDev);
+    this.mdevCore = new MdevCore(this.matrixDev, new IommuGroupIda());
     this.zcrypt = new ZcryptClass(this.k, this.bus.apPermsMutex);
   }
 

@@ -19,7 +19,7 @@ import type { QueueSpec, Topology } from './topology.js';
 function hasState(t: Topology): boolean {
   return (
     t.queues.length > 0 || t.guests.length > 0 || t.zcryptNodes.length > 0 || t.scans !== 1 || !t.driversAutoprobe ||
-    t.mdevs.some((m) => m.guestMatrix) || t.adapters.some((a) => a.driver !== 'cex4card')
+    t.mdevs.some((m) => m.guestMatrix || m.iommuGroup !== undefined) || t.adapters.some((a) => a.driver !== 'cex4card')
   );
 }
 
@@ -66,6 +66,7 @@ export async function restoreState(host: Host): Promise<void> {
     mdev.shadowApcb.aqm = ApMask.fromIds(spec.guestMatrix.domains);
     mdev.shadowApcb.adm = ApMask.fromIds(spec.guestMatrix.controlDomains);
   }
+  renumberIommuGroups(host);
   for (const n of t.zcryptNodes) {
     const dev = new ZcdnDevice(n.name, n.minor);
     Object.assign(dev.perms, { ioctlm: n.ioctlmask, apm: n.apmask, aqm: n.aqmask, adm: n.admask });
@@ -78,4 +79,17 @@ export async function restoreState(host: Host): Promise<void> {
   bus.scanCount = BigInt(t.scans);
   bus.drivers_autoprobe = t.driversAutoprobe;
   host.events.add('op', 'info', `saved state restored: ${t.queues.length} queue(s) as saved, ${t.guests.filter((g) => g.mdev).length} guest(s) attached, ${t.zcryptNodes.length} zcrypt node(s)`);
+}
+
+/**
+ * The saved IOMMU group numbers: the boot created the mdevs in file order with the smallest free
+ * numbers; the saved ones replace them, and an mdev saved without one takes the smallest number
+ * left. Nothing has looked at the tree yet, so no removal needs announcing.
+ */
+function renumberIommuGroups(host: Host): void {
+  const ida = host.mdevCore.iommuGroups;
+  const mdevs = host.topology.mdevs.map((spec) => ({ spec, mdev: host.mdev(spec.uuid) }));
+  for (const { mdev } of mdevs) if (mdev?.iommuGroup !== undefined) ida.free(mdev.iommuGroup);
+  for (const { spec, mdev } of mdevs) if (mdev && spec.iommuGroup !== undefined) ida.take((mdev.iommuGroup = spec.iommuGroup));
+  for (const { spec, mdev } of mdevs) if (mdev && spec.iommuGroup === undefined) mdev.iommuGroup = ida.alloc();
 }

@@ -37,6 +37,8 @@ export interface SnapshotMdev {
   /** The attached guest and its APCB, null when none is attached. */
   readonly guest: string | null;
   readonly apcb: SnapshotIds | null;
+  /** Its IOMMU group's number; null once vfio_unregister_group_dev has returned (a removal past the guest). */
+  readonly iommuGroup: number | null;
 }
 
 export interface StateSnapshot {
@@ -79,6 +81,7 @@ export function snapshotState(host: Host): StateSnapshot {
       guestMatrix: ids(m.shadowApcb),
       guest: m.kvm?.name ?? null,
       apcb: m.kvm ? ids(m.kvm.apcb) : null,
+      iommuGroup: m.iommuGroup ?? null,
     })),
     availableInstances: host.mdevCore.availableInstances,
     lockdep: { reports: host.lockdep.reports.length, kinds },

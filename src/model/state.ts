@@ -127,6 +127,7 @@ export function captureFile(host: Host): Record<string, unknown> {
       domains: ids(m.matrix.aqm),
       controlDomains: ids(m.matrix.adm),
       guestMatrix: { adapters: ids(m.shadowApcb.apm), domains: ids(m.shadowApcb.aqm), controlDomains: ids(m.shadowApcb.adm) },
+      ...(m.iommuGroup !== undefined && { iommuGroup: m.iommuGroup }),
     })),
     scans: Number(bus.scanCount),
     driversAutoprobe: bus.drivers_autoprobe,

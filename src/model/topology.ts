@@ -94,6 +94,11 @@ export interface MdevSpec {
    * view the filter would not compute (spec §12, §14.7).
    */
   readonly guestMatrix?: MatrixSpec;
+  /**
+   * The number of its IOMMU group as saved; absent in a hand-written file, where each mdev gets
+   * the smallest free number in file order, as creating them in that order would give.
+   */
+  readonly iommuGroup?: number;
 }
 
 export interface Topology {
@@ -141,7 +146,7 @@ export const topologyFields = {
     'id', 'type', 'configured', 'chkstop', 'online', 'rawHwtype', 'depth', 'functions', 'maxMsgSize',
     'serialnr', 'driver',
   ],
-  mdev: ['uuid', 'adapters', 'domains', 'controlDomains', 'guestMatrix'],
+  mdev: ['uuid', 'adapters', 'domains', 'controlDomains', 'guestMatrix', 'iommuGroup'],
   guestMatrix: ['adapters', 'domains', 'controlDomains'],
   queue: ['id', 'driver', 'devState', 'smState', 'interrupt', 'config', 'chkstop', 'online', 'resetStatus'],
   guest: ['name', 'mdev'],
@@ -514,6 +519,7 @@ function mdevList(v: unknown, m: Machine, apmask: ApMask, aqmask: ApMask): reado
   const apids: IdSpace = { noun: 'adapter', maxName: 'maxAdapterId', max: m.maxAdapterId };
   const apqis: IdSpace = { noun: 'domain', maxName: 'maxDomainId', max: m.maxDomainId };
   const uuids = new Map<string, number>();
+  const groups = new Map<number, number>(); // IOMMU group number → index of the mdev in it
   const assigned = new Map<number, number>(); // APQN → index of the mdev holding it
   const out: MdevSpec[] = [];
   for (const [i, entry] of array(v, 'mdevs').entries()) {
@@ -534,7 +540,8 @@ function mdevList(v: unknown, m: Machine, apmask: ApMask, aqmask: ApMask): reado
       controlDomains: idList(o.controlDomains, `${path}.controlDomains`, apqis),
     };
     const guestMatrix = o.guestMatrix === undefined ? undefined : guestMatrixOf(o.guestMatrix, `${path}.guestMatrix`, matrix, apids, apqis);
-    const mdev: MdevSpec = Object.freeze({ uuid, ...matrix, ...(guestMatrix && { guestMatrix }) });
+    const iommuGroup = o.iommuGroup === undefined ? undefined : iommuGroupOf(o.iommuGroup, `${path}.iommuGroup`, groups, i);
+    const mdev: MdevSpec = Object.freeze({ uuid, ...matrix, ...(guestMatrix && { guestMatrix }), ...(iommuGroup !== undefined && { iommuGroup }) });
     for (const a of mdev.adapters) {
       for (const q of mdev.domains) {
         const apqn = mkqid(a, q);
@@ -567,6 +574,15 @@ function mdevList(v: unknown, m: Machine, apmask: ApMask, aqmask: ApMask): reado
  * A saved guest_matrix: inside the mdev's matrix, as every path that changes the shadow keeps it
  * (vfio_ap_mdev_filter_matrix intersects, the hot-unplug paths only clear bits).
  */
+/** An IOMMU group number: ida_alloc's range (0..INT_MAX), one mdev per group. */
+function iommuGroupOf(v: unknown, path: string, groups: Map<number, number>, i: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw bad(path, v, 'is not an IOMMU group number (an integer 0..2147483647)');
+  const twin = groups.get(v);
+  if (twin !== undefined) throw bad(path, v, `is already the group of mdevs[${twin}]`);
+  groups.set(v, i);
+  return v;
+}
+
 function guestMatrixOf(v: unknown, path: string, matrix: MatrixSpec, apids: IdSpace, apqis: IdSpace): MatrixSpec {
   const o = object(v, path);
   checkFields(o, topologyFields.guestMatrix, path);
@@ -859,7 +875,12 @@ export function serializeTopology(t: Topology): unknown {
     pollThread: t.pollThread,
     pollTimeout: t.pollTimeout,
     interrupts: t.interrupts,
-    mdevs: t.mdevs.map(m => ({ uuid: m.uuid, ...matrixFields(m), ...(m.guestMatrix && { guestMatrix: matrixFields(m.guestMatrix) }) })),
+    mdevs: t.mdevs.map(m => ({
+      uuid: m.uuid,
+      ...matrixFields(m),
+      ...(m.guestMatrix && { guestMatrix: matrixFields(m.guestMatrix) }),
+      ...(m.iommuGroup !== undefined && { iommuGroup: m.iommuGroup }),
+    })),
     ...stateFields(t),
   };
 }

@@ -2,7 +2,7 @@
  * Grafting the mounted tree onto /sys inside a private mount namespace.
  *
  * sysfs refuses mkdir, and on x86 /sys/bus/ap, /sys/devices/vfio_ap, /sys/class/mdev_bus … do not
- * exist (docs/run.md). So every top-level directory of the tree (bus, devices, class) is covered
+ * exist (docs/run.md). So every top-level directory of the tree (bus, devices, class, kernel) is covered
  * with a tmpfs that holds one mount point per entry: the real entries are bound back from a
  * staging bind of /sys, the tree's entries are bound from the tree. Where both have an entry
  * (e.g. /sys/bus/mdev on a host with vfio-mdev loaded) the tree wins. Overlayfs would also work

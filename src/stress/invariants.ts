@@ -13,6 +13,7 @@ export const RULES = {
   'guest-matrix-whole-adapters': 'guest_matrix drops whole adapters only: every domain of matrix ∩ host stays, and every adapter left has all its queues passable (§12 step 2)',
   'apcb-is-guest-matrix': "an attached guest's APCB equals its mdev's guest_matrix, unless a remove waits for it (§14.6, §15)",
   'available-instances': 'available_instances + the number of mdevs = 65536 (§7)',
+  'iommu-groups': 'every mdev not yet past its removal is alone in an IOMMU group of its own (vfio_register_emulated_iommu_dev)',
   'lockdep': 'the lock-order checker has no report (§16)',
 } as const;
 /** The invariants, and the rules checked otherwise: per operation (no-eio, bound) and by saving (nothing-lost). */
@@ -110,6 +111,14 @@ export function checkInvariants(s: StateSnapshot): CheckResult {
     if (m.guest !== null && m.state === 'active') {
       check(m.apcb !== null && sameIds(m.apcb, g), 'apcb-is-guest-matrix', () => `guest ${m.guest} of ${m.uuid} sees ${m.apcb ? idsText(m.apcb) : 'no APCB'}, guest_matrix is ${idsText(g)}`);
     }
+  }
+  const groups = new Map<number, string>();
+  for (const m of s.mdevs) {
+    check(m.iommuGroup !== null || m.state !== 'active', 'iommu-groups', () => `${m.uuid} is active without an IOMMU group`);
+    if (m.iommuGroup === null) continue;
+    const other = groups.get(m.iommuGroup);
+    check(other === undefined, 'iommu-groups', () => `${m.uuid} and ${other} share IOMMU group ${m.iommuGroup}`);
+    groups.set(m.iommuGroup, m.uuid);
   }
   check(s.availableInstances + s.mdevs.length === MAX_INSTANCES, 'available-instances', () => `available_instances is ${s.availableInstances} with ${s.mdevs.length} mdevs`);
   check(s.lockdep.reports === 0, 'lockdep', () => `${s.lockdep.reports} report(s): ${Object.entries(s.lockdep.kinds).map(([k, n]) => `${n} ${k}`).join(', ')}`);

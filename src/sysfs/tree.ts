@@ -19,6 +19,7 @@ import { vfioApMdevGroups } from './groups/vfio-ap-mdev.js';
 import { mdevTypeAttrs } from './groups/mdev-type.js';
 import { matrixAttrs } from './groups/matrix.js';
 import { zcdnAttrs, zcryptClassAttrs } from './groups/zcrypt.js';
+import { iommuGroupAttrs } from './groups/iommu-group.js';
 import { driverBindAttrs, driverCoreAttrs, type DriverKobj } from './groups/driver.js';
 import { attrDir, link, relLink, staticDir, type DirNode, type Node } from './node.js';
 import { SysfsKernfs } from './kernfs.js';
@@ -28,6 +29,7 @@ const AP_DEVICES = '/devices/ap';
 /** The dynamic char major zcrypt's nodes would get; any value serves, tools read names. */
 const ZCRYPT_MAJOR = 239;
 const MATRIX = '/devices/vfio_ap/matrix';
+const IOMMU_GROUPS = '/kernel/iommu_groups';
 
 const devPath = (d: ApDevice): string => (d.kind === 'card' ? `${AP_DEVICES}/${d.name}` : `${AP_DEVICES}/${d.card.name}/${d.name}`);
 
@@ -129,8 +131,25 @@ export function createTree(host: Host): DirNode {
       // mdev_remove_sysfs_files runs first on removal: the type link goes before the directory.
       mdev_type: () => (m.state === 'active' ? relLink(`${p}/mdev_type`, `${MATRIX}/mdev_supported_types/${MDEV_TYPE.dirName}`) : undefined),
       driver: () => relLink(`${p}/driver`, '/bus/mdev/drivers/vfio_ap_mdev'),
+      // iommu_group_add_device at vfio_register_emulated_iommu_dev; gone at vfio_unregister_group_dev.
+      iommu_group: () => (m.iommuGroup !== undefined ? relLink(`${p}/iommu_group`, `${IOMMU_GROUPS}/${m.iommuGroup}`) : undefined),
       subsystem: () => relLink(`${p}/subsystem`, '/bus/mdev'),
     });
+  };
+
+  // /sys/kernel/iommu_groups: one group per mdev registered with VFIO, its device linked in devices/.
+  const grouped = () => md.mdevList.filter((m) => m.iommuGroup !== undefined);
+  const iommuGroupsDir: DirNode = {
+    kind: 'dir',
+    list: () => grouped().map((m) => m.iommuGroup!).sort((a, b) => a - b).map(String),
+    child: (n) => {
+      const m = /^(0|[1-9]\d*)$/.test(n) ? grouped().find((x) => x.iommuGroup === Number(n)) : undefined;
+      if (!m) return undefined;
+      const dir = `${IOMMU_GROUPS}/${n}`;
+      return attrDir(m, [iommuGroupAttrs], {
+        devices: () => staticDir({ [m.uuid]: () => relLink(`${dir}/devices/${m.uuid}`, `${MATRIX}/${m.uuid}`) }),
+      });
+    },
   };
   const mdevLinks = (dir: string, target: (m: MatrixMdev) => string): DirNode => ({
     kind: 'dir',
@@ -214,6 +233,7 @@ export function createTree(host: Host): DirNode {
   return staticDir({
     bus: () => staticDir({ ap: () => apBusDir, matrix: () => matrixBusDir, mdev: () => mdevBusDir }),
     devices: () => staticDir({ ap: () => apRootDir, vfio_ap: () => vfioApRootDir }),
+    kernel: () => staticDir({ iommu_groups: () => iommuGroupsDir }),
     class: () =>
       staticDir({
         mdev_bus: () => staticDir({ matrix: () => link('../../devices/vfio_ap/matrix') }),

@@ -58,6 +58,25 @@ t.test('the tree stands at /sys, the rest of /sys stays real, and nothing remain
   t.strictSame(readdirSync(box.tmp), [], 'the temp dir is removed');
 });
 
+t.test('libvirt finds the IOMMU group of an mdev as it does (/sys/kernel stays real around it)', async t => {
+  const box = sandbox(t);
+  const uuid = '5f3e7a10-2c4b-4d6e-8f90-a1b2c3d4e5f6';
+  // virMediatedDeviceGetIOMMUGroupNum: virFileExists (follows the link), then the link's basename.
+  const r = await box.run([
+    '--',
+    'sh',
+    '-c',
+    `echo ${uuid} > /sys/devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/create
+     test -e /sys/bus/mdev/devices/${uuid}/iommu_group && echo exists
+     basename "$(readlink -f /sys/bus/mdev/devices/${uuid}/iommu_group)"
+     ls /sys/kernel/iommu_groups/0/devices
+     cat /sys/kernel/iommu_groups/0/type
+     cat /sys/kernel/uevent_seqnum > /dev/null && echo real`,
+  ]);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, `exists\n0\n${uuid}\nunknown\nreal\n`);
+});
+
 t.test('exit status and signals are passed on', async t => {
   const box = sandbox(t);
   t.equal((await box.run(['--', 'sh', '-c', 'exit 3'])).code, 3, 'exit 3');

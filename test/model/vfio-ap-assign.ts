@@ -109,6 +109,7 @@ t.test('without APXA the limits are 63 / 15 / 15', async (t) => {
 
 t.test('EADDRNOTAVAIL: an APQN of the new matrix is reserved for the host (§13)', async (t) => {
   const { host, m1 } = await setup();
+  const since = host.events.lastSeq;
   // §19 item 6: a reserved adapter goes in while the mdev has no domains ...
   t.equal(await errnoOf(write(host, m1, 'assign_adapter', '4')), OK);
   t.equal(matrixText(m1), '04.\n');
@@ -116,7 +117,7 @@ t.test('EADDRNOTAVAIL: an APQN of the new matrix is reserved for the host (§13)
   // ... and the failure surfaces on the first domain
   t.equal(await errnoOf(write(host, m1, 'assign_domain', '6')), Errno.EADDRNOTAVAIL);
   t.equal(matrixText(m1), '04.\n', 'the domain bit was cleared again');
-  t.same(host.events.kernelLines(), [], 'a reservation refusal logs nothing');
+  t.same(host.events.kernelLines(since), [], 'a reservation refusal logs nothing');
   // the same in the other order
   t.equal(await errnoOf(write(host, m1, 'unassign_adapter', '4')), OK);
   t.equal(await errnoOf(write(host, m1, 'assign_domain', '6')), OK);

@@ -54,6 +54,8 @@ const cases: [RuleName, string, (s: Snap) => void][] = [
   ['guest-matrix-whole-adapters', 'an adapter with a failed reset', (s) => void (queue(s, '05.0006').resetStatus = 1)],
   ['apcb-is-guest-matrix', "the guest's APCB lags", (s) => void (mdev(s, U1).apcb!.domains = [4])],
   ['available-instances', 'available_instances off by one', (s) => void (s.availableInstances += 1)],
+  ['iommu-groups', 'two mdevs in one IOMMU group', (s) => void (mdev(s, U2).iommuGroup = mdev(s, U1).iommuGroup)],
+  ['iommu-groups', 'an active mdev without a group', (s) => void (mdev(s, U1).iommuGroup = null)],
   ['lockdep', 'a lockdep report', (s) => void Object.assign(s.lockdep, { reports: 1, kinds: { circular: 1 } })],
 ];
 

@@ -59,7 +59,7 @@ t.test('the full tree of the default topology (snapshot)', async (t) => {
 t.test('§1 directories and their entries', async (t) => {
   const { host, sys } = await setup({ apmask: '+0-4,+6-255' });
   await host.mdevCore.create(U1, 36);
-  t.same(sorted(sys.ls('')), ['bus', 'class', 'devices']);
+  t.same(sorted(sys.ls('')), ['bus', 'class', 'devices', 'kernel']);
   t.same(sorted(sys.ls('bus')), ['ap', 'matrix', 'mdev']);
   t.same(sorted(sys.ls('devices')), ['ap', 'vfio_ap']);
   t.same(sys.ls('bus/ap'), [
@@ -91,7 +91,11 @@ t.test('§1 directories and their entries', async (t) => {
   t.same(sorted(sys.ls(TYPE)), ['available_instances', 'create', 'device_api', 'devices', 'name'], 'no description, no uevent');
   t.same(sys.ls(`${TYPE}/devices`), [U1]);
   t.same(sys.ls(`${MATRIX}/${U1}`)?.slice(0, 10), ['assign_adapter', 'unassign_adapter', 'assign_domain', 'unassign_domain', 'assign_control_domain', 'unassign_control_domain', 'ap_config', 'control_domains', 'matrix', 'guest_matrix'], '§8 order');
-  for (const f of ['remove', 'mdev_type', 'driver', 'subsystem']) t.ok(sys.ls(`${MATRIX}/${U1}`)?.includes(f), `mdev has ${f}`);
+  for (const f of ['remove', 'mdev_type', 'driver', 'iommu_group', 'subsystem']) t.ok(sys.ls(`${MATRIX}/${U1}`)?.includes(f), `mdev has ${f}`);
+  t.same(sys.ls('kernel'), ['iommu_groups']);
+  t.same(sys.ls('kernel/iommu_groups'), ['0']);
+  t.same(sorted(sys.ls('kernel/iommu_groups/0')), ['devices', 'reserved_regions', 'type'], 'no name: an emulated-IOMMU group is unnamed');
+  t.same(sys.ls('kernel/iommu_groups/0/devices'), [U1]);
   t.same(sys.ls('bus/matrix/devices'), ['matrix']);
   t.same(sorted(sys.ls('bus/matrix/drivers/vfio_ap')), ['matrix', 'uevent'], 'suppress_bind_attrs: no bind/unbind');
   t.same(sys.ls('bus/mdev/devices'), [U1]);
@@ -126,6 +130,9 @@ t.test('relative link targets exactly as §1 / kernel-notes §6, and every link 
     [`bus/mdev/devices/${U1}`, `../../../devices/vfio_ap/matrix/${U1}`],
     [`bus/mdev/drivers/vfio_ap_mdev/${U1}`, `../../../../devices/vfio_ap/matrix/${U1}`],
     [`${TYPE}/devices/${U1}`, `../../../${U1}`],
+    // iommu_group_add_device: dev → group, group/devices → dev (libvirt resolves the first for /dev/vfio/N)
+    [`${MATRIX}/${U1}/iommu_group`, '../../../../kernel/iommu_groups/0'],
+    [`kernel/iommu_groups/0/devices/${U1}`, `../../../../devices/vfio_ap/matrix/${U1}`],
   ];
   for (const [path, target] of cases) {
     t.equal(sys.readlink(path), target, path);

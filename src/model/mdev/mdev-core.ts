@@ -11,6 +11,7 @@ import type { MatrixDev } from '../vfio_ap/matrix-dev.js';
 import { MatrixMdev } from '../vfio_ap/matrix-mdev.js';
 import { requestDevice, waitForClose } from '../vfio_ap/vfio-device.js';
 import { resetQlist, unlinkQueue } from '../vfio_ap/hotplug.js';
+import type { IommuGroupIda } from '../vfio/iommu-group-ida.js';
 
 /** MAX_ZDEV_ENTRIES_EXT = 256 * 256 (asm/zcrypt.h), vfio_ap's max_instances. */
 export const MAX_ZDEV_ENTRIES_EXT = 65536;
@@ -38,7 +39,11 @@ export function uuidIsValid(s: string): boolean {
 export class MdevCore {
   availableInstances = MAX_ZDEV_ENTRIES_EXT;
 
-  constructor(readonly md: MatrixDev) {}
+  constructor(
+    readonly md: MatrixDev,
+    /** The kernel's IOMMU group numbers (one group per mdev). */
+    readonly iommuGroups: IommuGroupIda,
+  ) {}
 
   /**
    * `create`: the written length must be 36 or 37 bytes and the first 36 a UUID (EINVAL); an
@@ -56,10 +61,15 @@ export class MdevCore {
     });
   }
 
-  /** @kernel vfio_ap_mdev_probe: a new mdev with empty matrix and shadow, added at the list head under guests_lock. */
+  /**
+   * @kernel vfio_ap_mdev_probe: a new mdev with empty matrix and shadow, registered with VFIO (its
+   * IOMMU group and `iommu_group` link), then added at the list head under guests_lock.
+   */
   private async probe(uuid: string): Promise<MatrixMdev> {
     const md = this.md;
     const mdev = new MatrixMdev(uuid, md.apmMax, md.aqmMax, md.admMax);
+    mdev.iommuGroup = this.iommuGroups.alloc();
+    md.k.events.kernel('info', `${mdev.devPrefix}Adding to iommu group ${mdev.iommuGroup}`);
     await md.guestsLock.lock({ op: 'write create', fn: 'vfio_ap_mdev_probe' });
     try {
       md.mdevList.unshift(mdev);
@@ -99,6 +109,13 @@ export class MdevCore {
     if (mdev.kvm) {
       await requestDevice(md, mdev, 0);
       await waitForClose(mdev);
+    }
+    // vfio_unregister_group_dev has returned: the device is out of its IOMMU group, which goes.
+    if (mdev.iommuGroup !== undefined) {
+      md.k.events.kernel('info', `${mdev.devPrefix}Removing from iommu group ${mdev.iommuGroup}`);
+      this.iommuGroups.free(mdev.iommuGroup);
+      mdev.iommuGroup = undefined;
+      md.k.removals.removed(`iommu group of ${mdev.uuid}`);
     }
     const site = { op: `write remove (${mdev.uuid})`, fn: 'vfio_ap_mdev_remove' };
     await md.guestsLock.lock(site);

@@ -43,6 +43,8 @@ export class MatrixMdev {
   aqmAdd = ApMask.zero();
   admAdd = ApMask.zero();
   state: MdevState = 'active';
+  /** Its IOMMU group's number while it is registered with VFIO (vfio/iommu-group-ida.ts). */
+  iommuGroup: number | undefined;
   /** QEMU registered a request eventfd (VFIO_DEVICE_SET_IRQS index 0). */
   reqTrigger = false;
   /** QEMU registered a config-change eventfd (index 1). */

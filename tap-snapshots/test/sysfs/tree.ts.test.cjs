@@ -419,6 +419,8 @@ exports[`test/sysfs/tree.ts > TAP > the full tree of the default topology (snaps
 /devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/device_api 0444
 /devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/name 0444
 /devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/devices/
+/kernel/
+/kernel/iommu_groups/
 /class/
 /class/mdev_bus/
 /class/mdev_bus/matrix -> ../../devices/vfio_ap/matrix
