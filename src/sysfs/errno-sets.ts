@@ -5,7 +5,7 @@
  *
  * Keys are paths inside the mount with placeholders: `<driver>` an AP-bus driver (cex4card,
  * cex4queue, vfio_ap), `<card>` a card directory (card05), `<queue>` a queue directory
- * (05.0004), `<uuid>` an mdev, `<zcdn>` an additional zcrypt device node.
+ * (05.0004), `<uuid>` an mdev, `<zcdn>` an additional zcrypt device node, `<group>` an IOMMU group.
  *
  * Not listed per attribute, because they do not depend on it: EACCES at open(2) for a file the
  * mode does not allow (kernfs_fop_open, even for root), ENODEV from write(2) on a file whose node
@@ -82,6 +82,8 @@ export const WRITE_ERRNOS: Readonly<Record<string, WriteErrnos>> = {
   '/class/zcrypt/<zcdn>/aqmask': e('zcrypt_api.c aqmask_store → ap_bus.c ap_parse_mask_str', EINTR, ENOMEM, EINVAL),
   '/class/zcrypt/<zcdn>/admask': e('zcrypt_api.c admask_store → ap_bus.c ap_parse_mask_str', EINTR, ENOMEM, EINVAL),
   '/class/zcrypt/<zcdn>/uevent': UEVENT('drivers/base/core.c uevent_store'),
+  // An mdev's group has no default domain: every write is refused before the type is parsed.
+  '/kernel/iommu_groups/<group>/type': e('drivers/iommu/iommu.c iommu_group_store_type', EINVAL),
 };
 
 const PLACEHOLDER: Record<string, string> = {
@@ -90,6 +92,7 @@ const PLACEHOLDER: Record<string, string> = {
   '<queue>': '[0-9a-f]{2}\\.[0-9a-f]{4}',
   '<uuid>': '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}',
   '<zcdn>': '[^/]+',
+  '<group>': '[0-9]+',
 };
 
 const MATCHERS: readonly [RegExp, string][] = Object.keys(WRITE_ERRNOS).map((key) => {

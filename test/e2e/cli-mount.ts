@@ -11,7 +11,7 @@ const fixture = (name: string): string => path.join(repoRoot, 'test', 'fixtures'
 
 t.test('the default tree', async t => {
   const m = await mountTree(t);
-  t.equal((await sh('ls', { cwd: m.root })).stdout, 'bus\nclass\ndevices\n');
+  t.equal((await sh('ls', { cwd: m.root })).stdout, 'bus\nclass\ndevices\nkernel\n');
   t.equal((await sh('cat bus/ap/ap_domain', { cwd: m.root })).stdout, '4\n');
   t.equal((await sh('ls devices/ap', { cwd: m.root })).stdout, 'card04\ncard05\ncard06\ncard0b\nuevent\n');
 });

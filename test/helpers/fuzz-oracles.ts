@@ -516,4 +516,5 @@ export const ORACLES: Readonly<Record<string, Oracle>> = {
   '/class/zcrypt/<zcdn>/aqmask': zcdnMask('aqm'),
   '/class/zcrypt/<zcdn>/admask': zcdnMask('adm'),
   '/class/zcrypt/<zcdn>/uevent': uevent,
+  '/kernel/iommu_groups/<group>/type': () => no(EINVAL, 'an emulated-IOMMU group has no default domain'),
 };

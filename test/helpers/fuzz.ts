@@ -220,6 +220,7 @@ export function allTargets(): FuzzTarget[] {
       else if (key.includes('<card>')) paths = (host, fs) => [...host.bus.cards.values()].map((c) => `/devices/ap/${c.name}/${base}`).filter((p) => exists(fs, p));
       else if (key.includes('<uuid>')) paths = (host, fs) => uuids(host).map((u) => `/devices/vfio_ap/matrix/${u}/${base}`).filter((p) => exists(fs, p));
       else if (key.includes('<zcdn>')) paths = (host, fs) => [...host.zcrypt.nodes.keys()].map((n) => `/class/zcrypt/${n}/${base}`).filter((p) => exists(fs, p));
+      else if (key.includes('<group>')) paths = (host, fs) => host.matrixDev.mdevList.map((m) => `/kernel/iommu_groups/${m.iommuGroup}/${base}`).filter((p) => exists(fs, p));
       else paths = (_h, fs) => (exists(fs, name) ? [name] : []);
       out.push({ name, key, kinds, paths, ctx });
     }
