@@ -95,6 +95,20 @@ export function createOps(kernfs: Kernfs, opts: OpsOptions): Record<string, Hand
     truncate: (p: string): Reply => (kernfs.truncate(p), [0]),
     ftruncate: (p: string): Reply => (kernfs.truncate(p), [0]),
     statfs: (): Reply => [0, SYSFS_STATFS],
+    // With default_permissions the kernel has checked ownership and CAP_CHOWN/CAP_FOWNER already
+    // (setattr_prepare): what arrives here is root's, or an owner's chmod. sysfs keeps it.
+    chmod: (p: string, mode: number): Reply => {
+      if (!kernfs.setattr) return [fuseErrno(Errno.EPERM)];
+      kernfs.setattr(p, { mode });
+      return [0];
+    },
+    chown: (p: string, uid: number, gid: number): Reply => {
+      if (!kernfs.setattr) return [fuseErrno(Errno.EPERM)];
+      // (uid_t)-1 / (gid_t)-1: leave that one as it is (chown(2), and libfuse passes them on so).
+      const given = (id: number): number | undefined => (id === -1 || id === 0xffffffff ? undefined : id);
+      kernfs.setattr(p, { uid: given(uid), gid: given(gid) });
+      return [0];
+    },
     // sysfs stores the new times (touch works, even on a 0444 attribute as root); ours are fixed.
     utimens: (): Reply => [0],
   };
@@ -122,10 +136,6 @@ const REFUSED: Record<string, Errno> = {
   mknod: Errno.EPERM,
   // No ->create: open(O_CREAT) of a new name is EACCES ("touch: cannot touch ...: Permission denied").
   create: Errno.EACCES,
-  // sysfs lets root chmod/chown an attribute and keeps the change; the Kernfs contract has no
-  // setattr, so refuse rather than pretend.
-  chmod: Errno.EPERM,
-  chown: Errno.EPERM,
   // kernfs directories have no ->fsync: fsync(2) on one is EINVAL. (ENOSYS would become success.)
   fsyncdir: Errno.EINVAL,
 };

@@ -61,4 +61,11 @@ export interface Kernfs {
    * the kernel cache names need it; a Kernfs without it is served with no name caching.
    */
   onRemoval?(listener: (what: string) => void): () => void;
+  /**
+   * chmod(2)/chown(2) by someone the kernel let through (root, or the owner for chmod): the node
+   * keeps the new mode (permission bits, setuid/setgid/sticky included), owner and group until it
+   * is removed; stat shows them and open's EACCES rule uses the new mode. Throws ENOENT. A Kernfs
+   * without it refuses both with EPERM.
+   */
+  setattr?(path: string, attrs: { readonly mode?: number; readonly uid?: number; readonly gid?: number }): void;
 }

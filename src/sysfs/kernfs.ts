@@ -39,16 +39,29 @@ interface Resolved {
   readonly stat: NodeStat;
 }
 
+/** What chmod/chown changed on a node (kernfs_iattrs); the rest comes from the tree. */
+interface Iattrs {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
 export class SysfsKernfs implements Kernfs {
   /** Paths that resolved, valid while no path has been removed since (additions change no resolution). */
   private resolved = new Map<string, Resolved>();
   private resolvedAt: number;
+  /** chmod/chown per path, for as long as the node lives (kernfs keeps them on the kernfs_node). */
+  private readonly iattrs = new Map<string, Iattrs>();
 
   constructor(
     private readonly root: DirNode,
     private readonly removals: SysfsRemovals,
   ) {
     this.resolvedAt = removals.generation;
+    // A node that goes takes its attributes with it: a new one at the same path starts afresh.
+    removals.subscribe(() => {
+      for (const path of this.iattrs.keys()) if (!this.walk(path)) this.iattrs.delete(path);
+    });
   }
 
   onRemoval(listener: (what: string) => void): () => void {
@@ -60,7 +73,19 @@ export class SysfsKernfs implements Kernfs {
   }
 
   stat(path: string): NodeStat | undefined {
-    return this.lookup(path)?.stat;
+    const st = this.lookup(path)?.stat;
+    const ia = st && this.iattrs.size > 0 ? this.iattrs.get(path) : undefined;
+    return ia ? { ...st!, ...ia } : st;
+  }
+
+  /** @kernel fs/kernfs/inode.c kernfs_iop_setattr → __kernfs_setattr (the permission checks are the VFS's, setattr_prepare) */
+  setattr(path: string, attrs: { readonly mode?: number; readonly uid?: number; readonly gid?: number }): void {
+    if (!this.lookup(path)) throw new KernelError(Errno.ENOENT, `${path}: no such file`);
+    const ia = this.iattrs.get(path) ?? {};
+    if (attrs.mode !== undefined) ia.mode = attrs.mode & 0o7777;
+    if (attrs.uid !== undefined) ia.uid = attrs.uid;
+    if (attrs.gid !== undefined) ia.gid = attrs.gid;
+    this.iattrs.set(path, ia);
   }
 
   /**
@@ -116,9 +141,11 @@ export class SysfsKernfs implements Kernfs {
     const acc = flags & O_ACCMODE;
     const wantsWrite = acc === O_WRONLY || acc === O_RDWR;
     const wantsRead = acc !== O_WRONLY;
-    // kernfs_fop_open: sysfs refuses these whatever the caller's privileges.
-    if (wantsWrite && (!f.attr.store || !(f.attr.mode & 0o222))) throw new KernelError(Errno.EACCES, `${path}: not writable`);
-    if (wantsRead && (!f.attr.show || !(f.attr.mode & 0o444))) throw new KernelError(Errno.EACCES, `${path}: not readable`);
+    // kernfs_fop_open: sysfs refuses these whatever the caller's privileges, by the inode's mode
+    // (after any chmod) and by what the attribute can do.
+    const mode = this.iattrs.get(path)?.mode ?? f.attr.mode;
+    if (wantsWrite && (!f.attr.store || !(mode & 0o222))) throw new KernelError(Errno.EACCES, `${path}: not writable`);
+    if (wantsRead && (!f.attr.show || !(mode & 0o444))) throw new KernelError(Errno.EACCES, `${path}: not readable`);
     return new SysfsOpenFile(this, path, f);
   }
 

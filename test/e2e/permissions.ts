@@ -1,7 +1,7 @@
 // Issue "Prove it holds", permissions: every node carries sysfs's owner (root:root) and mode; a user
 // other than root reads what the modes let them read (the same bytes root reads), gets EACCES on
-// every write, read of a 0200/0600 file, and on anything that would change the tree; and the
-// control socket refuses them. Unprivileged commands run through setpriv (util-linux).
+// every write, read of a 0200/0600 file, and on anything that would change the tree; root may
+// chmod/chown as on sysfs; and the control socket refuses other users. Unprivileged commands run through setpriv (util-linux).
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -183,6 +183,25 @@ t.test('owners and modes; what an unprivileged user can read and cannot write', 
 
   const after = await run(process.execPath, ['-e', WALK, m.root]);
   t.equal(after.stdout, asRoot.stdout, 'the tree reads exactly as before the attempts');
+});
+
+t.test('root may chmod and chown, as on sysfs: the node keeps them and the kernel enforces them', async (t) => {
+  const m = await mountTree(t);
+  const apmask = `${m.root}/bus/ap/apmask`;
+  const stat = async (): Promise<string> => (await run('stat', ['-c', '%a %u %g', apmask])).stdout;
+  t.equal((await run('chmod', ['600', apmask])).code, 0, 'root chmod');
+  t.equal(await stat(), '600 0 0\n');
+  t.match((await asNobody('cat', [apmask])).stderr, /Permission denied/, 'nobody lost the read bit');
+  t.equal((await run('chown', [`${NOBODY}:${NOBODY}`, apmask])).code, 0, 'root chown');
+  t.equal(await stat(), `600 ${NOBODY} ${NOBODY}\n`);
+  t.equal((await asNobody('cat', [apmask])).stdout, (await run('cat', [apmask])).stdout, 'the owner reads it now');
+  t.equal((await asNobody('chmod', ['400', apmask])).code, 0, 'and may chmod it');
+  t.equal(await stat(), `400 ${NOBODY} ${NOBODY}\n`);
+  const write = await run('sh', ['-c', `echo +1 > ${apmask}`]);
+  t.match(write.stderr, /Permission denied/, 'no write bit left: sysfs refuses even root');
+  t.equal((await asNobody('chown', ['0', apmask])).code, 1, 'giving a file away needs CAP_CHOWN');
+  t.equal((await run('chmod', ['644', apmask])).code, 0);
+  t.equal((await run('sh', ['-c', `echo +1 > ${apmask}`])).code, 0, 'root writes again after chmod 644');
 });
 
 t.test('the control socket refuses other users: its directory is 0700, the socket itself 0600', async (t) => {

@@ -90,7 +90,8 @@ t.test('exit status and signals are passed on', async t => {
 
 t.test('a SIGTERM to apsysfs run goes to CMD, then the run cleans up', async t => {
   const box = sandbox(t);
-  const child = box.spawn(['--', 'sh', '-c', 'echo "$APSYSFS_DIR"; trap "echo got TERM; exit 7" TERM; while :; do sleep 0.05; done']);
+  // The trap first: a TERM that came between the echo and the trap would kill sh outright.
+  const child = box.spawn(['--', 'sh', '-c', 'trap "echo got TERM; exit 7" TERM; echo "$APSYSFS_DIR"; while :; do sleep 0.05; done']);
   const done = capture(child);
   await new Promise<void>(resolve => child.stdout?.once('data', () => resolve()));
   child.kill('SIGTERM');
