@@ -257,3 +257,38 @@ t.test('rwsem acquisitions, read or write, are ordered by lockdep', async (t) =>
   );
   t.match(ld.summary(), '  hook_rwsem {++++}\n');
 });
+
+t.test('lockNow: a free mutex is taken in the call, as lock() takes it; a held one is left alone', async (t) => {
+  const ld = new Lockdep();
+  const outer = new KernelMutex(ld, 'matrix_dev->guests_lock');
+  const m = new KernelMutex(ld, 'matrix_dev->mdevs_lock');
+  const taken = ld.runTaskSync('reader', () => {
+    t.ok(outer.lockNow(at('outer')), 'free: taken');
+    const got = m.lockNow(at('inner'));
+    t.ok(m.isHeldByCurrentTask(), 'held by this task, with no promise in between');
+    m.unlock();
+    outer.unlock();
+    return got;
+  });
+  t.ok(taken);
+  t.same(ld.edges().map((e) => `${e.from} -> ${e.to}`), ['matrix_dev->guests_lock -> matrix_dev->mdevs_lock'], 'the ordering edge a blocking mutex_lock records');
+
+  const gate = signal();
+  const holder = ld.runTask('holder', async () => {
+    await m.lock(at('holder'));
+    await gate.promise;
+    m.unlock();
+  });
+  await settle();
+  t.equal(ld.runTaskSync('second reader', () => m.lockNow(at('reader'))), false, 'held elsewhere: false');
+  t.notOk(ld.summary().includes('waits for'), 'and nothing recorded as waiting');
+  gate.fire();
+  await holder;
+  t.same(ld.reports, []);
+});
+
+t.test('runTaskSync: a lock still held when the task ends is a bug, as for runTask', async (t) => {
+  const ld = new Lockdep();
+  const m = new KernelMutex(ld, 'ap_perms_mutex');
+  t.throws(() => ld.runTaskSync('leaky', () => m.lockNow(at('leak'))), /lock held when returning to user space/);
+});

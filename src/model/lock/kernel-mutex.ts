@@ -51,16 +51,29 @@ export class KernelMutex implements TrackedLock {
    * - a plain Error outside Lockdep.runTask (a bug).
    */
   async lock(site: LockSite): Promise<void> {
+    if (this.lockNow(site)) return;
     const task = this.lockdep.task('mutex_lock', this);
     this.lockdep.acquire(task, this, site, WRITE);
-    if (this.sem.isLocked()) {
-      this.lockdep.wait(task, this, site, false);
-      await this.sem.acquire();
-    } else {
-      void this.sem.acquire();
-    }
+    this.lockdep.wait(task, this, site, false);
+    await this.sem.acquire();
     this.owner = task;
     this.lockdep.acquired(task, this, site, WRITE);
+  }
+
+  /**
+   * mutex_lock when it would not sleep: a free mutex is taken in this call, with what lock()
+   * records (a blocking acquisition's ordering edges, not a trylock's); a held one is left alone
+   * and false returned, nothing recorded. Lets a reader that finds the lock free answer without a
+   * promise (matrix-read.ts).
+   */
+  lockNow(site: LockSite): boolean {
+    const task = this.lockdep.task('mutex_lock', this);
+    if (this.sem.isLocked()) return false;
+    this.lockdep.acquire(task, this, site, WRITE);
+    void this.sem.acquire();
+    this.owner = task;
+    this.lockdep.acquired(task, this, site, WRITE);
+    return true;
   }
 
   /**

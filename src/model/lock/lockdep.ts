@@ -200,6 +200,21 @@ export class Lockdep {
     return result;
   }
 
+  /** runTask for work that never waits: `fn` runs and the task ends in this call. */
+  runTaskSync<T>(name: string, fn: () => T): T {
+    const task = new LockTask(++this.lastTaskId, name);
+    this.live.add(task);
+    let result: T;
+    try {
+      result = this.als.run(task, fn);
+    } catch (e) {
+      this.exitTask(task, e);
+      throw e;
+    }
+    this.exitTask(task, undefined);
+    return result;
+  }
+
   /**
    * Stop tracking: an AsyncLocalStorage stays registered with Node (and slows every later promise)
    * until disabled, so a host that is done with its checker must say so. Tasks run afterwards
