@@ -73,10 +73,13 @@ export class DentryEpoch {
    * before. False, and nothing attached, when the kernel refuses the notification.
    */
   attach(fd: number): boolean {
-    if (readlinkSync(`/proc/self/fd/${fd}`) !== '/dev/fuse') return false;
-    const st = fstatSync(fd);
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) !== '/dev/fuse') return false;
+      this.rdev = fstatSync(fd).rdev;
+    } catch {
+      return false; // closed already
+    }
     this.fd = fd;
-    this.rdev = st.rdev;
     if (this.bump()) return true;
     this.detach();
     return false;

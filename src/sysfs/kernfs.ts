@@ -59,6 +59,9 @@ export class SysfsKernfs implements Kernfs {
   ) {
     this.resolvedAt = removals.generation;
     // A node that goes takes its attributes with it: a new one at the same path starts afresh.
+    // Checked at each removal, so that a node removed and made again between two requests (an
+    // unbind and a bind in one script) is not mistaken for the old one; the cost is one walk per
+    // chmod'ed path per removal, nothing while nobody has used chmod/chown.
     removals.subscribe(() => {
       for (const path of this.iattrs.keys()) if (!this.walk(path)) this.iattrs.delete(path);
     });
