@@ -67,13 +67,7 @@ export class KernelMutex implements TrackedLock {
    * promise (matrix-read.ts).
    */
   lockNow(site: LockSite): boolean {
-    const task = this.lockdep.task('mutex_lock', this);
-    if (this.sem.isLocked()) return false;
-    this.lockdep.acquire(task, this, site, WRITE);
-    void this.sem.acquire();
-    this.owner = task;
-    this.lockdep.acquired(task, this, site, WRITE);
-    return true;
+    return this.takeIfFree('mutex_lock', site, WRITE);
   }
 
   /**
@@ -81,12 +75,17 @@ export class KernelMutex implements TrackedLock {
    * edge into this lock (lockdep's trylock rule), but the mutex is then held.
    */
   trylock(site: LockSite): boolean {
-    const task = this.lockdep.task('mutex_trylock', this);
+    return this.takeIfFree('mutex_trylock', site, TRY);
+  }
+
+  /** Both of the above: `how` says whether lockdep records a blocking acquisition or a trylock. */
+  private takeIfFree(what: string, site: LockSite, how: typeof WRITE | typeof TRY): boolean {
+    const task = this.lockdep.task(what, this);
     if (this.sem.isLocked()) return false;
-    this.lockdep.acquire(task, this, site, TRY);
+    this.lockdep.acquire(task, this, site, how);
     void this.sem.acquire();
     this.owner = task;
-    this.lockdep.acquired(task, this, site, TRY);
+    this.lockdep.acquired(task, this, site, how);
     return true;
   }
 
