@@ -6,14 +6,14 @@ import { Errno, KernelError } from '../model/errno.js';
 import type { Host } from '../model/host.js';
 import { ApMask } from '../model/ap/ap-mask.js';
 import type { EventKind } from '../model/events.js';
-import type { MatrixMdev } from '../model/vfio_ap/matrix-mdev.js';
+import { matrixIds, type MatrixMdev } from '../model/vfio_ap/matrix-mdev.js';
 import { adapterAdd, adapterRemove, controlDomainAdd, controlDomainRemove, domainAdd, domainRemove, type ConfigChange } from '../model/host-config.js';
 import { matrixPicture } from '../model/matrix-picture.js';
 import { captureTopology } from '../model/state.js';
 import { snapshotState } from '../model/state-snapshot.js';
 import { serializeTopology } from '../model/topology.js';
 import { guestPqap, guestPv, scenarioList, scenarioRun } from './scenarios.js';
-import { EVENT_KINDS, HOST_RESOURCES, METHODS, PROTOCOL_VERSION, type GuestInfo, type HostAction, type HostChangeResult, type HostResource, type Ids, type Method, type Result } from './protocol.js';
+import { EVENT_KINDS, HOST_RESOURCES, METHODS, PROTOCOL_VERSION, type GuestInfo, type HostAction, type HostChangeResult, type HostResource, type Method, type Result } from './protocol.js';
 
 /** A request the daemon cannot make sense of (wrong shape, unknown method): errno EPROTO. */
 export class ProtocolError extends Error {
@@ -59,17 +59,16 @@ function mdevOf(host: Host, params: Record<string, unknown>): MatrixMdev {
   return mdev;
 }
 
-const ids = (m: { apm: ApMask; aqm: ApMask; adm: ApMask }): Ids => ({ adapters: m.apm.ids(), domains: m.aqm.ids(), controlDomains: m.adm.ids() });
 
 export function guestInfo(mdev: MatrixMdev): GuestInfo {
   const kvm = mdev.kvm;
   return {
     uuid: mdev.uuid,
     guest: kvm?.name ?? null,
-    apcb: kvm ? ids(kvm.apcb) : null,
+    apcb: kvm ? matrixIds(kvm.apcb) : null,
     apcbUpdates: kvm ? kvm.apcbUpdates : null,
-    matrix: ids(mdev.matrix),
-    guestMatrix: ids(mdev.shadowApcb),
+    matrix: matrixIds(mdev.matrix),
+    guestMatrix: matrixIds(mdev.shadowApcb),
   };
 }
 
@@ -77,7 +76,7 @@ export function guestInfo(mdev: MatrixMdev): GuestInfo {
 export const defaultGuestName = (uuid: string): string => `guest-${uuid.toLowerCase().slice(0, 8)}`;
 
 function hostChangeResult(c: ConfigChange): HostChangeResult {
-  return { ...c, guestsUpdated: c.guestsUpdated.map((g) => ({ guest: g.guest, mdev: g.mdev ?? null, apcb: ids(g) })) };
+  return { ...c, guestsUpdated: c.guestsUpdated.map((g) => ({ guest: g.guest, mdev: g.mdev ?? null, apcb: matrixIds(g) })) };
 }
 
 const domainVerbs = {
@@ -147,7 +146,7 @@ const handlers: { [M in Method]: Handler<M> } = {
     return [...host.kvms.values()].map((kvm) => ({
       guest: kvm.name,
       mdev: host.matrixDev.mdevList.find((m) => m.kvm === kvm)?.uuid ?? null,
-      apcb: ids(kvm.apcb),
+      apcb: matrixIds(kvm.apcb),
       apcbUpdates: kvm.apcbUpdates,
     }));
   },

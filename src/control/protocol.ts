@@ -14,6 +14,7 @@ import type { EventKind, LogEvent } from '../model/events.js';
 import type { LockProfile } from '../model/kernel.js';
 import type { MatrixPicture } from '../model/matrix-picture.js';
 import type { StateSnapshot } from '../model/state-snapshot.js';
+import type { MatrixIds } from '../model/vfio_ap/matrix-mdev.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -21,11 +22,7 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
 /** Adapters, domains and control domains of a mask triple (matrix, guest_matrix, an APCB). */
-export interface Ids {
-  readonly adapters: readonly number[];
-  readonly domains: readonly number[];
-  readonly controlDomains: readonly number[];
-}
+export type Ids = MatrixIds;
 
 export interface GuestInfo {
   readonly uuid: string;

@@ -9,7 +9,7 @@
  */
 import type { Host } from './host.js';
 import type { ApMask } from './ap/ap-mask.js';
-import type { MatrixMdev } from './vfio_ap/matrix-mdev.js';
+import { matrixIds, type MatrixIds, type MatrixMdev } from './vfio_ap/matrix-mdev.js';
 
 /**
  * - `absent`: no queue device (adapter or domain not in the host configuration) and no mdev;
@@ -52,22 +52,16 @@ export interface PictureCell {
   readonly guest: string | null;
 }
 
-export interface PictureIds {
-  readonly adapters: readonly number[];
-  readonly domains: readonly number[];
-  readonly controlDomains: readonly number[];
-}
-
 export interface PictureMdev {
   readonly uuid: string;
   /** The attached guest, or null. */
   readonly guest: string | null;
   /** What was assigned (`matrix`, `control_domains`). */
-  readonly matrix: PictureIds;
+  readonly matrix: MatrixIds;
   /** The filtered view (`guest_matrix`). */
-  readonly guestMatrix: PictureIds;
+  readonly guestMatrix: MatrixIds;
   /** The attached guest's APCB, or null. */
-  readonly apcb: PictureIds | null;
+  readonly apcb: MatrixIds | null;
 }
 
 export interface MatrixPicture {
@@ -148,14 +142,13 @@ function cell(host: Host, mdevs: readonly MatrixMdev[], apid: number, apqi: numb
   };
 }
 
-const ids = (m: { apm: ApMask; aqm: ApMask; adm: ApMask }): PictureIds => ({ adapters: m.apm.ids(), domains: m.aqm.ids(), controlDomains: m.adm.ids() });
 
 function pictureMdev(m: MatrixMdev): PictureMdev {
   return {
     uuid: m.uuid,
     guest: m.kvm?.name ?? null,
-    matrix: ids(m.matrix),
-    guestMatrix: ids(m.shadowApcb),
-    apcb: m.kvm ? ids(m.kvm.apcb) : null,
+    matrix: matrixIds(m.matrix),
+    guestMatrix: matrixIds(m.shadowApcb),
+    apcb: m.kvm ? matrixIds(m.kvm.apcb) : null,
   };
 }

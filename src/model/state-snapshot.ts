@@ -7,13 +7,7 @@
  * consistent moment of the model, even while other tasks hold or wait for locks.
  */
 import type { Host } from './host.js';
-import type { ApMask } from './ap/ap-mask.js';
-
-export interface SnapshotIds {
-  readonly adapters: readonly number[];
-  readonly domains: readonly number[];
-  readonly controlDomains: readonly number[];
-}
+import { matrixIds, type MatrixIds } from './vfio_ap/matrix-mdev.js';
 
 export interface SnapshotQueue {
   /** `05.0004` */
@@ -32,11 +26,11 @@ export interface SnapshotMdev {
   readonly uuid: string;
   /** 'removing' while a removal waits for the guest to let go. */
   readonly state: 'active' | 'removing' | 'removed';
-  readonly matrix: SnapshotIds;
-  readonly guestMatrix: SnapshotIds;
+  readonly matrix: MatrixIds;
+  readonly guestMatrix: MatrixIds;
   /** The attached guest and its APCB, null when none is attached. */
   readonly guest: string | null;
-  readonly apcb: SnapshotIds | null;
+  readonly apcb: MatrixIds | null;
   /** Its IOMMU group's number; null once vfio_unregister_group_dev has returned (a removal past the guest). */
   readonly iommuGroup: number | null;
 }
@@ -45,17 +39,15 @@ export interface StateSnapshot {
   readonly apmask: readonly number[];
   readonly aqmask: readonly number[];
   /** matrix_dev->info: the host configuration as vfio_ap last saw it. */
-  readonly host: SnapshotIds;
+  readonly host: MatrixIds;
   /** What QCI reports now (the AP bus's copy). */
-  readonly qci: SnapshotIds;
+  readonly qci: MatrixIds;
   readonly queues: readonly SnapshotQueue[];
   /** Newest first, as matrix_dev->mdev_list. */
   readonly mdevs: readonly SnapshotMdev[];
   readonly availableInstances: number;
   readonly lockdep: { readonly reports: number; readonly kinds: Readonly<Record<string, number>> };
 }
-
-const ids = (m: { apm: ApMask; aqm: ApMask; adm: ApMask }): SnapshotIds => ({ adapters: m.apm.ids(), domains: m.aqm.ids(), controlDomains: m.adm.ids() });
 
 export function snapshotState(host: Host): StateSnapshot {
   const { bus, matrixDev: md } = host;
@@ -64,8 +56,8 @@ export function snapshotState(host: Host): StateSnapshot {
   return {
     apmask: bus.apPerms.apm.ids(),
     aqmask: bus.apPerms.aqm.ids(),
-    host: ids(md.info),
-    qci: ids(bus.qci),
+    host: matrixIds(md.info),
+    qci: matrixIds(bus.qci),
     queues: [...bus.queues()].map((q) => ({
       name: q.name,
       apid: q.apid,
@@ -77,10 +69,10 @@ export function snapshotState(host: Host): StateSnapshot {
     mdevs: md.mdevList.map((m) => ({
       uuid: m.uuid,
       state: m.state,
-      matrix: ids(m.matrix),
-      guestMatrix: ids(m.shadowApcb),
+      matrix: matrixIds(m.matrix),
+      guestMatrix: matrixIds(m.shadowApcb),
       guest: m.kvm?.name ?? null,
-      apcb: m.kvm ? ids(m.kvm.apcb) : null,
+      apcb: m.kvm ? matrixIds(m.kvm.apcb) : null,
       iommuGroup: m.iommuGroup ?? null,
     })),
     availableInstances: host.mdevCore.availableInstances,

@@ -2,7 +2,8 @@
  * What must hold whenever no operation is half done, checked against one state dump
  * (model/state-snapshot.ts). Each rule cites where the spec says so.
  */
-import type { SnapshotIds, SnapshotMdev, SnapshotQueue, StateSnapshot } from '../model/state-snapshot.js';
+import type { SnapshotMdev, SnapshotQueue, StateSnapshot } from '../model/state-snapshot.js';
+import type { MatrixIds } from '../model/vfio_ap/matrix-mdev.js';
 
 export const RULES = {
   'no-sharing': 'no APQN is in two mdevs (§13 vfio_ap_mdev_verify_no_sharing)',
@@ -35,8 +36,8 @@ const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
 const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
 const apqn = (a: number, q: number): string => `${hex2(a)}.${hex4(q)}`;
 const list = (ids: readonly number[]): string => (ids.length ? ids.map(hex2).join(',') : 'none');
-const idsText = (x: SnapshotIds): string => `adapters ${list(x.adapters)} domains ${list(x.domains)} control domains ${list(x.controlDomains)}`;
-const sameIds = (a: SnapshotIds, b: SnapshotIds): boolean =>
+const idsText = (x: MatrixIds): string => `adapters ${list(x.adapters)} domains ${list(x.domains)} control domains ${list(x.controlDomains)}`;
+const sameIds = (a: MatrixIds, b: MatrixIds): boolean =>
   a.adapters.join() === b.adapters.join() && a.domains.join() === b.domains.join() && a.controlDomains.join() === b.controlDomains.join();
 
 /** vfio_ap's _queue_passable: linked to this mdev, last reset normal (0), deconfigured (3) or checkstopped (4). */

@@ -30,6 +30,18 @@ export function matrixCopy(dst: ApMatrix, src: { apm: ApMask; aqm: ApMask; adm: 
   dst.adm = src.adm.clone();
 }
 
+/** A mask triple as id lists (ascending): what dumps, pictures and the control channel show. */
+export interface MatrixIds {
+  readonly adapters: readonly number[];
+  readonly domains: readonly number[];
+  readonly controlDomains: readonly number[];
+}
+
+/** The ids of a matrix, a shadow APCB, a guest's APCB or the host configuration. */
+export function matrixIds(m: { apm: ApMask; aqm: ApMask; adm: ApMask }): MatrixIds {
+  return { adapters: m.apm.ids(), domains: m.aqm.ids(), controlDomains: m.adm.ids() };
+}
+
 export type MdevState = 'active' | 'removing' | 'removed';
 
 export class MatrixMdev {
