@@ -1,6 +1,7 @@
 /**
- * A small seeded generator (sfc32, seeded through cyrb128), so that `--seed S` gives every client
- * the same operations on every machine and every Node version.
+ * A small seeded generator (sfc32), so that `--seed S` gives every client the same operations on
+ * every machine and every Node version, and a fuzz or property test seed the same inputs. A text
+ * seed goes through cyrb128, a number through splitmix32.
  */
 
 /** Four 32-bit words from a string (cyrb128). */
@@ -23,14 +24,27 @@ function cyrb128(s: string): [number, number, number, number] {
   return [(h1 ^ h2 ^ h3 ^ h4) >>> 0, (h2 ^ h1) >>> 0, (h3 ^ h1) >>> 0, (h4 ^ h1) >>> 0];
 }
 
+/** Four 32-bit words from one (splitmix32). */
+function splitmix32(seed: number): [number, number, number, number] {
+  let s = seed >>> 0;
+  const next = (): number => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  return [next(), next(), next(), next()];
+}
+
 export class Rng {
   private a: number;
   private b: number;
   private c: number;
   private d: number;
 
-  constructor(seed: string) {
-    [this.a, this.b, this.c, this.d] = cyrb128(seed);
+  constructor(seed: string | number) {
+    [this.a, this.b, this.c, this.d] = typeof seed === 'string' ? cyrb128(seed) : splitmix32(seed);
     for (let i = 0; i < 12; i++) this.next();
   }
 
@@ -45,13 +59,18 @@ export class Rng {
     return t >>> 0;
   }
 
-  /** 0 <= n < max. */
+  /** A uniform float, 0 <= x < 1. */
+  float(): number {
+    return this.next() / 0x1_0000_0000;
+  }
+
+  /** 0 <= n < max; draws nothing when there is one choice or none. */
   int(max: number): number {
-    return Math.floor((this.next() / 0x1_0000_0000) * max);
+    return max <= 1 ? 0 : Math.floor(this.float() * max);
   }
 
   chance(p: number): boolean {
-    return this.next() / 0x1_0000_0000 < p;
+    return this.float() < p;
   }
 
   pick<T>(items: readonly T[]): T {

@@ -4,65 +4,22 @@
  * actions, and generic garbage (random bytes, huge strings, non-UTF-8, NULs). Every generator is
  * driven by the seeded Rng, so a seed reproduces the exact byte sequence.
  */
+import { Rng as BaseRng } from '../../src/stress/rng.js';
 
-/** sfc32 seeded through splitmix32: fast, 128-bit state, reproducible from one 32-bit seed. */
-export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-
-  constructor(readonly seed: number) {
-    let s = seed >>> 0;
-    const next = (): number => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
-    for (let i = 0; i < 12; i++) this.u32();
-  }
-
-  u32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
-    return t;
-  }
-
-  /** 0 <= n < max */
-  int(max: number): number {
-    return max <= 1 ? 0 : Math.floor((this.u32() / 0x100000000) * max);
-  }
-
+/** The stress runner's generator, with what the input generators draw besides. */
+export class Rng extends BaseRng {
   range(lo: number, hi: number): number {
     return lo + this.int(hi - lo + 1);
   }
 
-  chance(p: number): boolean {
-    return this.u32() / 0x100000000 < p;
-  }
-
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-
   bytes(n: number): Buffer {
     const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.u32() & 0xff;
+    for (let i = 0; i < n; i++) b[i] = this.next() & 0xff;
     return b;
   }
 
   u64(): bigint {
-    return (BigInt(this.u32()) << 32n) | BigInt(this.u32());
+    return (BigInt(this.next()) << 32n) | BigInt(this.next());
   }
 }
 
@@ -99,7 +56,7 @@ function edgeNumber(rng: Rng, ctx: InputContext): bigint {
     case 1:
       return BigInt(rng.int(300));
     case 2:
-      return BigInt(rng.u32());
+      return BigInt(rng.next());
     default:
       return rng.u64();
   }

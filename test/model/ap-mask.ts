@@ -7,6 +7,7 @@ import {
   simpleStrtoull,
 } from '../../src/model/ap/ap-mask.js';
 import { Errno } from '../../src/model/errno.js';
+import { Rng } from '../../src/stress/rng.js';
 
 /** What tap matches a thrown KernelError against (name keeps tap's ErrorMatch type happy). */
 const kerr = (errno: Errno): { name: string; errno: Errno } => ({ name: 'KernelError', errno });
@@ -19,15 +20,11 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
 const all = range(0, 255);
 const without = (ids: number[], drop: number[]): number[] => ids.filter((i) => !drop.includes(i));
 
-/** A small seeded PRNG so property tests are reproducible (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded float source (0 <= x < 1), so property tests are reproducible. */
+const rng = (seed: number): (() => number) => {
+  const r = new Rng(seed);
+  return () => r.float();
+};
 const randomMask = (next: () => number, density: number): ApMask =>
   ApMask.fromIds(all.filter(() => next() < density));
 

@@ -12,6 +12,7 @@ import type { MatrixMdev } from '../../src/model/vfio_ap/matrix-mdev.js';
 import { assignStore, unassignStore } from '../../src/model/vfio_ap/assign.js';
 import { kstrtoul } from '../../src/sysfs/parse.js';
 import { OK, U1, U2, createMdev, errnoOf, hostWith, noLockdepReports, sysfs, type Sys } from '../helpers/model.js';
+import { Rng } from '../../src/stress/rng.js';
 
 const HOST_APM = [4, 5, 6, 0x0b];
 const HOST_AQM = [4, 6, 0x47, 0x54];
@@ -127,15 +128,11 @@ t.test('filtering is per mdev: another mdev\'s queues are not in this qtable', a
   t.same([...m2.qtable.keys()], [mkqid(5, 6)]);
 });
 
-/** mulberry32: a reproducible random workload. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded float source (0 <= x < 1), so property tests are reproducible. */
+const rng = (seed: number): (() => number) => {
+  const r = new Rng(seed);
+  return () => r.float();
+};
 
 t.test('guest_matrix ⊆ matrix ∩ host configuration, and every adapter in it is fully passable', async (t) => {
   const { host } = await setup();
