@@ -17,6 +17,7 @@ import type { Kernfs, NodeKind, NodeStat, OpenFile } from '../sysfs/kernfs-api.j
 import { log } from '../log.js';
 import { fuseErrno, toFuseErrno } from './errno.js';
 import { FdTable } from './fd-table.js';
+import { mapMaybe } from '../sysfs/maybe-async.js';
 import type { FuseCallback } from './libfuse.js';
 
 export interface OpsOptions {
@@ -76,10 +77,8 @@ export function createOps(kernfs: Kernfs, opts: OpsOptions): Record<string, Hand
     open: (p: string, flags: number): Reply => [0, fds.add(kernfs.open(p, flags))],
     read: (_p: string, fd: number, buf: Buffer, len: number, pos: number): Reply | Promise<Reply> => {
       // After a timeout fuse-native has detached `buf` (length 0): the copy is then a no-op.
-      const copy = (data: Buffer): Reply => [data.copy(buf, 0, 0, Math.min(len, data.length))];
-      const data = openFile(fd).read(pos, len);
       // Answered in this call when nothing waits: no promise, no timer (npm run bench: reads).
-      return data instanceof Promise ? data.then(copy) : copy(data);
+      return mapMaybe(openFile(fd).read(pos, len), (data): Reply => [data.copy(buf, 0, 0, Math.min(len, data.length))]);
     },
     write: async (_p: string, fd: number, buf: Buffer, len: number, pos: number): Promise<Reply> => {
       // Copy before the first await: libfuse reuses `buf` once the operation is answered.

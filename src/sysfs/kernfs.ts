@@ -10,6 +10,7 @@ import type { Kernfs, NodeStat, OpenFile } from './kernfs-api.js';
 import type { DirNode, FileNode, Node } from './node.js';
 import type { SysfsRemovals } from '../model/sysfs-removals.js';
 import { PAGE_SIZE } from './emit.js';
+import { mapMaybe } from './maybe-async.js';
 
 const O_ACCMODE = 3;
 const O_WRONLY = 1;
@@ -191,8 +192,7 @@ class SysfsOpenFile implements OpenFile {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (typeof text === 'string') return this.keep(text).subarray(pos, pos + len);
-    return text.then((t) => this.keep(t).subarray(pos, pos + len));
+    return mapMaybe(text, (t) => this.keep(t).subarray(pos, pos + len));
   }
 
   private keep(text: string): Buffer {

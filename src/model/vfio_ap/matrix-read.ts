@@ -10,27 +10,21 @@ import type { ApMatrix, MatrixMdev } from './matrix-mdev.js';
 
 export function readMatrix(md: MatrixDev, mdev: MatrixMdev, which: 'matrix' | 'shadowApcb', fn: string): ApMatrix | Promise<ApMatrix> {
   const site = { op: `read ${fn.replace(/_show$/, '')} (${mdev.uuid})`, fn };
-  const copy = (): ApMatrix => {
-    const m = mdev[which];
-    return { apm: m.apm.clone(), aqm: m.aqm.clone(), adm: m.adm.clone(), apmMax: m.apmMax, aqmMax: m.aqmMax, admMax: m.admMax };
+  // The show itself, run with mdevs_lock held: a copy, then the unlock.
+  const copyAndUnlock = (): ApMatrix => {
+    try {
+      const m = mdev[which];
+      return { apm: m.apm.clone(), aqm: m.aqm.clone(), adm: m.adm.clone(), apmMax: m.apmMax, aqmMax: m.aqmMax, admMax: m.admMax };
+    } finally {
+      md.mdevsLock.unlock();
+    }
   };
   if (!md.k.lockdep.currentTask()) {
-    const now = md.k.lockdep.runTaskSync(site.op, () => {
-      if (!md.mdevsLock.lockNow(site)) return undefined;
-      try {
-        return copy();
-      } finally {
-        md.mdevsLock.unlock();
-      }
-    });
+    const now = md.k.lockdep.runTaskSync(site.op, () => (md.mdevsLock.lockNow(site) ? copyAndUnlock() : undefined));
     if (now) return now;
   }
   return inTask(md.k, site.op, async () => {
     await md.mdevsLock.lock(site);
-    try {
-      return copy();
-    } finally {
-      md.mdevsLock.unlock();
-    }
+    return copyAndUnlock();
   });
 }

@@ -6,6 +6,7 @@ import type { Host } from '../../model/host.js';
 import type { MatrixMdev } from '../../model/vfio_ap/matrix-mdev.js';
 import { apConfigStore, assignControlDomainStore, assignStore, unassignControlDomainStore, unassignStore } from '../../model/vfio_ap/assign.js';
 import { readMatrix } from '../../model/vfio_ap/matrix-read.js';
+import { mapMaybe } from '../maybe-async.js';
 import { ro, rw, wo, type AttrGroup } from '../attr.js';
 import { formatApConfig, formatControlDomains, formatMatrix, parseApConfig } from '../emit.js';
 import { kstrtoul } from '../parse.js';
@@ -22,9 +23,9 @@ export function vfioApMdevGroups(host: Host): AttrGroup<MatrixMdev>[] {
       wo('assign_control_domain', (m, buf) => assignControlDomainStore(md, m, num(buf))),
       wo('unassign_control_domain', (m, buf) => unassignControlDomainStore(md, m, num(buf))),
       rw('ap_config', (m) => formatApConfig(m.matrix.apm, m.matrix.aqm, m.matrix.adm), (m, buf) => apConfigStore(md, m, () => parseApConfig(buf))),
-      ro('control_domains', (m) => then(readMatrix(md, m, 'matrix', 'control_domains_show'), (x) => formatControlDomains(x.adm, x.admMax))),
-      ro('matrix', (m) => then(readMatrix(md, m, 'matrix', 'matrix_show'), (x) => formatMatrix(x.apm, x.aqm, x.apmMax, x.aqmMax))),
-      ro('guest_matrix', (m) => then(readMatrix(md, m, 'shadowApcb', 'guest_matrix_show'), (x) => formatMatrix(x.apm, x.aqm, x.apmMax, x.aqmMax))),
+      ro('control_domains', (m) => mapMaybe(readMatrix(md, m, 'matrix', 'control_domains_show'), (x) => formatControlDomains(x.adm, x.admMax))),
+      ro('matrix', (m) => mapMaybe(readMatrix(md, m, 'matrix', 'matrix_show'), (x) => formatMatrix(x.apm, x.aqm, x.apmMax, x.aqmMax))),
+      ro('guest_matrix', (m) => mapMaybe(readMatrix(md, m, 'shadowApcb', 'guest_matrix_show'), (x) => formatMatrix(x.apm, x.aqm, x.apmMax, x.aqmMax))),
     ],
   };
   // mdev_sysfs.c remove_store; the file removes itself, so it is gone while a removal runs.
@@ -33,9 +34,4 @@ export function vfioApMdevGroups(host: Host): AttrGroup<MatrixMdev>[] {
     attrs: [wo('remove', (m, buf) => host.mdevCore.remove(m, () => kstrtoul(buf, 0)))],
   };
   return [attrs, remove];
-}
-
-/** `f` of a value that may come now or later: at once when it is there (no promise for a plain read). */
-function then<T, U>(v: T | Promise<T>, f: (x: T) => U): U | Promise<U> {
-  return v instanceof Promise ? v.then(f) : f(v);
 }
